@@ -1,0 +1,95 @@
+"""The Starlette application: routes, middlewares, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from api import db
+from api.graphql import GuichetGraphQL, build_schema
+from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from api.settings import Settings, get_settings
+from auth.tokens import TokenKeys
+
+log = logging.getLogger("guichet.app")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        current = await db.current_revisions(engine)
+    except Exception:  # noqa: BLE001 - any failure means "not ready"
+        log.warning("database not reachable")
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    heads = request.app.state.migration_heads
+    if current != heads:
+        return JSONResponse(
+            {"status": "unavailable", "database": "ok", "migrations": {"current": sorted(current), "expected": sorted(heads)}},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": {"current": sorted(current)}})
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> Starlette:
+    settings = settings or get_settings()
+    url = database_url or db.resolve_database_url(settings.database_url, settings.data_dir)
+    engine = db.create_engine(url, settings.db_pool_size, settings.db_max_overflow)
+    sessionmaker = db.sessionmaker(engine)
+    keys = TokenKeys.from_settings(settings)
+    graphql_app = GuichetGraphQL(build_schema(settings), settings, sessionmaker, keys)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        await engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Content-Language"],
+                allow_credentials=False,
+                max_age=600,
+            ),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.keys = keys
+    app.state.migration_heads = db.head_revisions()
+    return app
+
+
+def app_factory() -> Starlette:
+    """Entry point for ``uvicorn --factory api.app:app_factory`` (used by ``guichet serve``)."""
+    from api.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
