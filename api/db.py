@@ -96,7 +96,7 @@ def _in_thread(fn, *args) -> None:
         raise errors[0]
 
 
-def migrate(url: str, revision: str = "head") -> None:
+def migrate(url: str, revision: str = "heads") -> None:
     from alembic import command
 
     _in_thread(command.upgrade, alembic_config(url), revision)
