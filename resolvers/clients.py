@@ -32,6 +32,10 @@ class ClientQuery:
             page = await services.list_api_clients(s, ctx.principal, first, after, include_revoked)
         return connection_from_page(page, ApiClient.from_model)
 
+    @strawberry.field(description="One API client of the tenant (ADMIN agents).")
+    async def api_client(self, info: Info, id: strawberry.ID) -> ApiClient | None:
+        return await _api_client_node(info.context, decode_id(id, "ApiClient"))
+
 
 @strawberry.type
 class ClientMutation:

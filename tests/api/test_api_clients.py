@@ -55,6 +55,8 @@ async def test_key_is_shown_once_and_only_its_hash_is_stored(client, tenant, app
     assert key not in str(listed.body)
     asked = await post(client, "{ apiClients { edges { node { key } } } }", token=tenant.tokens["ADMIN"])
     assert asked.error_codes == ["GRAPHQL_VALIDATION_FAILED"]
+    one = await post(client, "query($id: ID!) { apiClient(id: $id) { name keyPrefix } }", {"id": api_client["id"]}, token=tenant.tokens["ADMIN"])
+    assert one.data["apiClient"] == {"name": "Portail famille", "keyPrefix": key[8:16]}
 
 
 async def test_key_authenticates_with_its_roles(client, tenant):
@@ -175,6 +177,8 @@ async def test_other_tenants_data_and_clients_are_invisible(client, make_tenant)
     other_client = (await issue_key(client, other, ["AGENT"]))["apiClient"]
     seen = await post(client, "query($id: ID!) { node(id: $id) { id } }", {"id": other_client["id"]}, token=town.tokens["ADMIN"])
     assert seen.data["node"] is None
+    field = await post(client, "query($id: ID!) { apiClient(id: $id) { id } }", {"id": other_client["id"]}, token=town.tokens["ADMIN"])
+    assert field.status == 200 and field.data["apiClient"] is None
     revoke = await post(client, REVOKE_CLIENT, {"input": {"id": other_client["id"], "version": 1}}, token=town.tokens["ADMIN"])
     assert revoke.data["apiClientRevoke"]["userErrors"][0]["code"] == "NOT_FOUND"
     listed = await post(client, LIST_CLIENTS, {"all": True}, token=town.tokens["ADMIN"])

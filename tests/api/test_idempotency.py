@@ -203,3 +203,25 @@ def test_purge_command_deletes_expired_keys_only(database_url, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "expired idempotency keys deleted" in result.output
     assert asyncio.run(remaining(tenant_id)) == ["k2"]
+
+
+async def test_a_reservation_abandoned_by_a_dead_process_is_taken_over(client, tenant, app):
+    token = tenant.tokens["AGENT"]
+    principal = Principal(PrincipalKind.AGENT, tenant.agents["AGENT"], tenant.id, frozenset({Role.AGENT}))
+    variables = citizen("Orphan")
+    digest = store.request_hash({"query": CREATE_CITIZEN, "variables": variables, "operationName": None})
+    held = await store.reserve(app.state.sessionmaker, principal, "orphan-1", digest)
+    # given a reservation still IN_PROGRESS long after any request could have finished (the process died)
+    async with app.state.sessionmaker() as s:
+        await s.execute(
+            sa.update(IdempotencyKey).where(IdempotencyKey.id == held.record_id).values(created_at=datetime.now(UTC) - timedelta(minutes=10))
+        )
+        await s.commit()
+    # when the integrator retries, the request runs
+    retried = await post(client, CREATE_CITIZEN, variables, token=token, idem="orphan-1")
+    assert retried.status == 200 and retried.data["citizenCreate"]["citizen"]["familyName"] == "Orphan"
+    assert await count_citizens(app, tenant, "Orphan") == 1
+    # and a late completion of the dead holder cannot overwrite the stored response
+    await store.complete(app.state.sessionmaker, held.record_id, 200, '{"data": null}', None)
+    replay = await post(client, CREATE_CITIZEN, variables, token=token, idem="orphan-1")
+    assert replay.body == retried.body
