@@ -292,3 +292,19 @@ async def test_token_endpoint_errors_follow_rfc_6749(client, tenant):
     await post(client, REVOKE_CLIENT, {"input": {"id": payload["apiClient"]["id"], "version": 1}}, token=tenant.tokens["ADMIN"])
     revoked = await client.post("/auth/token", data={"grant_type": "client_credentials", "client_secret": key})
     assert revoked.status_code == 401 and revoked.json()["error"] == "invalid_client"
+
+
+async def test_demo_data_brings_working_demo_keys(client, app):
+    from seeds.demo import seed_demo
+    from seeds.integrations import DEMO_API_CLIENTS
+
+    for _ in range(2):  # idempotent
+        async with app.state.sessionmaker() as s:
+            await seed_demo(s, citizens=3)
+    for slug, _, roles, key in DEMO_API_CLIENTS:
+        result = await post(client, "{ viewer { kind roles } tenant { slug } }", api_key=key)
+        assert result.status == 200, result.body
+        assert result.data == {"viewer": {"kind": "CLIENT", "roles": roles}, "tenant": {"slug": slug}}
+    async with app.state.sessionmaker() as s:
+        prefixes = (await s.execute(sa.select(ApiClient.key_prefix).where(ApiClient.key_prefix.in_(["demo0001", "voisin01"])))).scalars().all()
+    assert sorted(prefixes) == ["demo0001", "voisin01"]
