@@ -15,6 +15,8 @@ from starlette.routing import Route
 
 from api import db
 from api.graphql import GuichetGraphQL, build_schema
+from api.idempotency import IdempotentGraphQL
+from api.oauth import token_endpoint
 from api.metrics import REGISTRY, HttpMetricsMiddleware, PoolCollector, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
@@ -61,7 +63,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", IdempotentGraphQL(graphql_app, sessionmaker, keys), methods=["GET", "POST"]),
+            Route("/auth/token", token_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(settings.metrics_token)),

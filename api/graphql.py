@@ -24,7 +24,8 @@ from strawberry.types import ExecutionResult
 from api.context import Context
 from api.metrics import MetricsExtension
 from api.settings import Settings
-from auth.tokens import InvalidToken, TokenKeys, verify_token
+from api.authn import authenticate
+from auth.tokens import InvalidToken, TokenKeys
 from domain.errors import DomainValidationError, Forbidden, NotAuthenticated
 from domain.messages import negotiate_locale, translate
 from resolvers.root import Mutation, Query
@@ -114,16 +115,6 @@ def export_sdl() -> str:
     return GuichetSchema(query=Query, mutation=Mutation).as_str() + "\n"
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("not a bearer token")
-    return token.strip()
-
-
 def _unauthenticated(locale: str, request_id: str | None) -> JSONResponse:
     return JSONResponse(
         {"data": None, "errors": [{"message": translate("UNAUTHENTICATED", locale), "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
@@ -154,8 +145,7 @@ class GuichetGraphQL(GraphQL):
         locale = negotiate_locale(request.headers.get("accept-language"))
         request_id = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         try:
-            token = _bearer(request)
-            principal = verify_token(self.keys, token) if token else None
+            principal = await authenticate(request, self.keys, self.sessionmaker)
         except InvalidToken:
             await _unauthenticated(locale, request_id)(scope, receive, send)
             return

@@ -112,6 +112,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Un agent doit avoir au moins un rôle.",
         "en": "An agent must have at least one role.",
     },
+    "CLIENT_ROLE_REQUIRED": {
+        "fr": "Un client d'API doit avoir au moins un rôle.",
+        "en": "An API client must have at least one role.",
+    },
+    "EXPIRY_IN_PAST": {
+        "fr": "La date d'expiration doit être dans le futur.",
+        "en": "The expiry date must be in the future.",
+    },
+    "ALREADY_REVOKED": {
+        "fr": "Cette clé d'API est déjà révoquée.",
+        "en": "This API key is already revoked.",
+    },
+    "IDEMPOTENCY_KEY_INVALID": {
+        "fr": "L'en-tête Idempotency-Key doit contenir de 1 à 255 caractères ASCII visibles.",
+        "en": "The Idempotency-Key header must contain 1 to 255 visible ASCII characters.",
+    },
+    "IDEMPOTENCY_KEY_REUSED": {
+        "fr": "Cette clé d'idempotence a déjà servi pour une autre requête : utilisez une nouvelle clé pour une nouvelle opération.",
+        "en": "This idempotency key was already used for a different request: use a new key for a new operation.",
+    },
+    "IDEMPOTENCY_IN_PROGRESS": {
+        "fr": "Une requête avec cette clé d'idempotence est encore en cours : réessayez dans un instant.",
+        "en": "A request with this idempotency key is still being processed: retry in a moment.",
+    },
     "FORBIDDEN": {
         "fr": "Vous n'avez pas le droit d'effectuer cette action.",
         "en": "You are not allowed to perform this action.",
