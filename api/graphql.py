@@ -19,6 +19,11 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.http import GraphQLHTTPResponse
+
+try:  # strawberry >= 0.3xx raises cross_web's HTTPException; older releases their own
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - depends on the installed strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 from strawberry.types import ExecutionResult
 
 from api.context import Context
@@ -170,17 +175,11 @@ class GuichetGraphQL(GraphQL):
         try:
             try:
                 response = await self.run(request, context=ctx)
-            except Exception as exc:  # noqa: BLE001 - strawberry raises HTTPException subclasses
-                from strawberry.exceptions import StrawberryGraphQLError  # noqa: F401
-                from strawberry.http.exceptions import HTTPException
-
-                if isinstance(exc, HTTPException):
-                    response = JSONResponse(
-                        {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                        status_code=exc.status_code,
-                    )
-                else:
-                    raise
+            except HTTPException as exc:  # bad request, mutation over GET, IDE disabled, ...
+                response = JSONResponse(
+                    {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                    status_code=exc.status_code,
+                )
             if ctx.status_code and response.status_code == 200:
                 response.status_code = ctx.status_code
             response.headers["Content-Language"] = locale

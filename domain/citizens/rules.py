@@ -27,15 +27,26 @@ IDENTITY_FIELDS = frozenset({"given_names", "family_name", "birth_name", "birth_
 REQUIRED_ON_CREATE = ("given_names", "family_name")
 
 
+# Overseas departments and collectivities dialled in the French national form
+# (0590..., 0262..., 0696...) but with their own country codes (+590, +262, ...).
+FRENCH_OVERSEAS_REGIONS = ("GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF")
+
+
 def normalise_phone(raw: str, region: str = "FR") -> str | None:
-    """Return the E.164 form of a phone number given in national or international form."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """Return the E.164 form of a phone number given in national or international form.
+
+    With the default region ``FR``, a national number of an overseas department
+    (``0590 12 34 56``) is accepted too.
+    """
+    regions = (region, *FRENCH_OVERSEAS_REGIONS) if region == "FR" else (region,)
+    for candidate in regions:
+        try:
+            number = phonenumbers.parse(raw, candidate)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
 
 
 def normalise_email(raw: str) -> str | None:
