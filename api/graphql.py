@@ -131,7 +131,7 @@ def _unauthenticated(locale: str, request_id: str | None) -> JSONResponse:
     return JSONResponse(
         {"data": None, "errors": [{"message": translate("UNAUTHENTICATED", locale), "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
         status_code=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"', "Content-Language": locale},
     )
 
 

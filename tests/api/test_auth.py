@@ -56,6 +56,7 @@ async def test_invalid_token_is_401_unauthenticated(client, tenant, case):
     )
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.headers["content-language"] == "en"
     body = response.json()
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -172,3 +173,15 @@ async def test_login_disabled_when_dev_login_is_off(database_url, demo):
     assert response.status_code == 403
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert response.json()["data"] is None
+
+
+def test_readme_lists_every_demo_login():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = set(re.findall(r"^\| (\w+) \| (AGENT|CITIZEN) \| (\S+@\S+) \| ([A-Z, ]*)\|$", readme, re.M))
+    expected = {(a.tenant, "AGENT", a.email, ", ".join(a.roles) + " ") for a in AGENTS}
+    expected.add(("demo", "CITIZEN", DEMO_CITIZEN["email"], ""))
+    assert rows == expected
+    assert f"**`{DEMO_PASSWORD}`**" in readme

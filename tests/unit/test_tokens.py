@@ -170,7 +170,7 @@ def test_algorithm_confusion_public_key_as_hmac_secret_is_refused():
         verify_token(keys, forged)
 
 
-@pytest.mark.parametrize("missing", ["sub", "tenant", "kind", "exp", "iat", "jti"])
+@pytest.mark.parametrize("missing", ["iss", "sub", "tenant", "kind", "exp", "iat", "jti"])
 def test_token_missing_a_claim_is_refused(missing):
     keys = hs_keys()
     token = jwt.encode(claims(**{missing: None}), keys.signing_key, algorithm="HS256")
