@@ -126,10 +126,23 @@ async def test_body_just_under_the_limit_is_served(client):
     assert response.status_code == 200 and response.json() == {"data": {"viewer": None}}
 
 
-async def test_malformed_json_is_a_400_not_a_crash(client):
-    response = await client.post("/graphql", content=b'{"query": ', headers={"Content-Type": "application/json"})
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (b'{"query": ', "application/json", "Unable to parse request body as JSON"),
+        (b'[{"query": "{ viewer { kind } }"}]', "application/json", "Batching is not enabled"),
+        (b"{ viewer { kind } }", "text/plain", "Unsupported content type"),
+        (b'{"query": "{ viewer { kind } }", "variables": [1]}', "application/json", "variables"),
+        (b'{"query": 42}', "application/json", "query"),
+        (b"{}", "application/json", "No GraphQL query found"),
+        (b'{"query": "{ viewer { kind } }", "operationName": "Nope"}', "application/json", "Unknown operation"),
+    ],
+)
+async def test_bad_requests_are_400_not_a_crash(client, body, content_type, reason):
+    response = await client.post("/graphql", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "BAD_REQUEST"} and reason in error["message"]
 
 
 # ---------------------------------------------------------------- CORS

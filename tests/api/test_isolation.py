@@ -158,6 +158,10 @@ async def test_citizen_sees_only_themselves(gql, tenant):
         assert result.error_codes == ["FORBIDDEN"]
         assert result.errors[0]["message"] == "You are not allowed to perform this action."
         assert "Voisin" not in str(result.body) and "voisin@" not in str(result.body)
+    # nodes: own record returned, the other one null with a FORBIDDEN error at its index
+    listed = await gql(NODES, {"ids": [mine, other, "garbage"]}, token=token)
+    assert listed.data == {"nodes": [{"id": mine}, None, None]}
+    assert [(e["path"], e["extensions"]["code"]) for e in listed.errors] == [(["nodes", 1], "FORBIDDEN")]
     # nor the back-office objects
     for query in (DEPARTMENTS, "{ agents { edges { node { id } } } }"):
         assert (await gql(query, token=token)).error_codes == ["FORBIDDEN"]
@@ -240,12 +244,15 @@ async def test_analyst_sees_no_personal_data(gql, tenant):
         (CITIZEN, {"id": someone}),
         (NODE, {"id": someone}),
         (SEARCH, {"search": "prive"}),
-        (NODES, {"ids": [someone]}),
     ):
         result = await gql(query, variables, token=token)
         assert result.error_codes == ["FORBIDDEN"], (query, result.body)
         assert result.status == 403
         assert "prive" not in str(result.body).lower()
+    # nodes: each item is checked on its own; the refused one is null with its own error
+    listed = await gql(NODES, {"ids": [someone, gid("Department", tenant.department_id)]}, token=token)
+    assert listed.data == {"nodes": [None, {"id": gid("Department", tenant.department_id)}]}
+    assert listed.error_codes == ["FORBIDDEN"] and listed.errors[0]["path"] == ["nodes", 0]
     create = await gql(CREATE_CITIZEN, {"input": {"givenNames": "A", "familyName": "B"}}, token=token)
     assert create.error_codes == ["FORBIDDEN"]
     # organisation data is fine
