@@ -124,3 +124,11 @@ def test_token_refuses_bad_arguments(cli_env):
         result = cli_env.invoke(main, ["token", *args])
         assert result.exit_code != 0, args
         assert message in result.output, (args, result.output)
+
+
+def test_migrate_is_idempotent(cli_env, database_url):
+    before = counts(database_url)
+    for _ in range(2):
+        result = run(cli_env, "migrate")
+        assert result.exit_code == 0 and "migrations applied" in result.output
+    assert counts(database_url) == before

@@ -178,3 +178,30 @@ async def test_department_mutations_write_exactly_one_event_each(gql, tenant, ap
     ]
     assert events[1].payload == {"fields": ["name"]}
     assert await count_events(app, tenant.id) == before + 2
+
+
+async def test_datetimes_carry_an_offset(gql, tenant):
+    from datetime import datetime
+
+    result = await gql("{ departments { createdAt updatedAt } }", token=tenant.tokens["AGENT"])
+    for value in result.data["departments"][0].values():
+        parsed = datetime.fromisoformat(value)
+        assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0
+
+
+async def test_deactivated_agent_can_no_longer_log_in(gql, app, tenant):
+    from auth.passwords import hash_password
+    from domain.tenancy.models import Agent as AgentRow
+
+    async with app.state.sessionmaker() as s:
+        row = await s.get(AgentRow, tenant.agents["AGENT"])
+        row.password_hash = hash_password("s3cret-pass")
+        await s.commit()
+    login = """mutation($email: String!) { login(input: {tenant: "%s", kind: AGENT, email: $email, password: "s3cret-pass"}) {
+      accessToken userErrors { code } } }""" % tenant.slug
+    email = f"agent@{tenant.slug}.example.org"
+    assert (await gql(login, {"email": email})).data["login"]["accessToken"]
+    off = await gql(AGENT_UPDATE, {"input": {"id": gid("Agent", tenant.agents["AGENT"]), "version": 1, "active": False}}, token=tenant.tokens["ADMIN"])
+    assert off.data["agentUpdate"]["agent"]["active"] is False
+    refused = await gql(login, {"email": email})
+    assert refused.data["login"] == {"accessToken": None, "userErrors": [{"code": "INVALID_CREDENTIALS"}]}
