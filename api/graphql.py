@@ -19,12 +19,12 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
-try:  # strawberry >= 0.3xx raises cross_web's HTTPException; older releases their own
+try:  # recent strawberry raises cross_web's HTTPException; older releases their own
     from cross_web import HTTPException
 except ImportError:  # pragma: no cover - depends on the installed strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
-from strawberry.types import ExecutionResult
 
 from api.context import Context
 from api.settings import Settings

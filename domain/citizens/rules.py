@@ -49,6 +49,17 @@ def normalise_phone(raw: str, region: str = "FR") -> str | None:
     return None
 
 
+def _french_national_form(e164: str) -> str | None:
+    """``+33612345678`` -> ``0612345678``; ``+590590123456`` -> ``0590123456`` (as dialled in France)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.region_code_for_number(number) not in ("FR", *FRENCH_OVERSEAS_REGIONS):
+        return None
+    return "0" + phonenumbers.national_significant_number(number)
+
+
 def normalise_email(raw: str) -> str | None:
     try:
         return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
@@ -177,6 +188,7 @@ def search_fields(given_names: str, family_name: str, birth_name: str | None, em
     if phone:
         digits = phone.lstrip("+")
         parts.append(digits)
-        if phone.startswith("+33"):
-            parts.append("0" + phone[3:])
+        national = _french_national_form(phone)
+        if national:
+            parts.append(national)
     return sort_name, " ".join(parts)

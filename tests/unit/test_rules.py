@@ -184,6 +184,15 @@ def test_every_faulty_field_is_reported_at_once():
     assert set(found) == {("email",), ("phone",), ("address", "postcode"), ("birth_date",)}
 
 
+@pytest.mark.parametrize(
+    ("phone", "national"),
+    [("+33611223344", "0611223344"), ("+590590123456", "0590123456"), ("+262262123456", "0262123456"), ("+32470123456", None)],
+)
+def test_search_document_holds_the_national_form_of_french_numbers(phone, national):
+    _, doc = search_fields("A", "B", None, None, phone)
+    assert doc.split()[2:] == [phone[1:]] + ([national] if national else [])
+
+
 def test_search_document_holds_folded_names_and_both_phone_forms():
     sort_name, doc = search_fields("Élodie", "Lefèvre", "Martin", "elo@example.org", "+33611223344")
     assert sort_name == "lefevre elodie"
