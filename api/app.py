@@ -17,7 +17,7 @@ from api import db
 from api.graphql import GuichetGraphQL, build_schema
 from api.idempotency import IdempotentGraphQL
 from api.oauth import token_endpoint
-from api.metrics import REGISTRY, HttpMetricsMiddleware, PoolCollector, metrics_endpoint
+from api.metrics import POOLS, HttpMetricsMiddleware, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
 from auth.tokens import TokenKeys
@@ -58,7 +58,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        REGISTRY.unregister(collector)
         await engine.dispose()
 
     app = Starlette(
@@ -85,8 +84,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         ],
         lifespan=lifespan,
     )
-    collector = PoolCollector(engine)
-    REGISTRY.register(collector)
+    POOLS.track(engine)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker

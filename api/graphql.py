@@ -21,6 +21,11 @@ from strawberry.extensions import (
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+try:  # recent strawberry raises cross_web's HTTPException; older releases their own
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - depends on the installed strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
+
 from api.context import Context
 from api.metrics import MetricsExtension
 from api.settings import Settings
@@ -119,7 +124,7 @@ def _unauthenticated(locale: str, request_id: str | None) -> JSONResponse:
     return JSONResponse(
         {"data": None, "errors": [{"message": translate("UNAUTHENTICATED", locale), "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
         status_code=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"', "Content-Language": locale},
     )
 
 
@@ -162,17 +167,11 @@ class GuichetGraphQL(GraphQL):
         try:
             try:
                 response = await self.run(request, context=ctx)
-            except Exception as exc:  # noqa: BLE001 - strawberry raises HTTPException subclasses
-                from strawberry.exceptions import StrawberryGraphQLError  # noqa: F401
-                from strawberry.http.exceptions import HTTPException
-
-                if isinstance(exc, HTTPException):
-                    response = JSONResponse(
-                        {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                        status_code=exc.status_code,
-                    )
-                else:
-                    raise
+            except HTTPException as exc:  # bad request, mutation over GET, IDE disabled, ...
+                response = JSONResponse(
+                    {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                    status_code=exc.status_code,
+                )
             if ctx.status_code and response.status_code == 200:
                 response.status_code = ctx.status_code
             response.headers["Content-Language"] = locale

@@ -28,7 +28,9 @@ class NodeQuery:
 
         if len(ids) > MAX_NODES:
             raise DomainValidationError.single(("ids",), "INVALID_PAGE_SIZE", max=MAX_NODES)
-        return [await fetch_node(info.context, i) for i in ids]
+        # one awaitable per item: an object the caller may not see becomes null with
+        # its own error at ["nodes", index], the others are still returned
+        return [fetch_node(info.context, i) for i in ids]  # type: ignore[misc]
 
 
 QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery]
