@@ -131,6 +131,8 @@ def token(tenant_slug: str, roles: tuple[str, ...], agent_email: str | None, cit
             ).scalar_one_or_none()
             if agent is None:
                 raise click.ClickException(f"no agent {agent_email!r} in {tenant_slug!r}")
+            if not agent.active:
+                raise click.ClickException(f"agent {agent_email!r} is deactivated")
             if role_values:
                 agent.roles = [r.value for r in role_values]
             return await agent_token(session, keys, agent, ttl)

@@ -185,3 +185,32 @@ def test_readme_lists_every_demo_login():
     expected.add(("demo", "CITIZEN", DEMO_CITIZEN["email"], ""))
     assert rows == expected
     assert f"**`{DEMO_PASSWORD}`**" in readme
+
+
+AGENT_UPDATE = """
+mutation($input: AgentUpdateInput!) { agentUpdate(input: $input) { agent { version active roles } userErrors { code } } }
+"""
+AGENT_VERSION = "query($id: ID!) { agent(id: $id) { version } }"
+
+
+async def test_deactivated_agent_loses_access_at_once_and_removed_roles_are_not_honoured(gql, tenant):
+    from schema.common import to_global_id
+
+    # given a supervisor whose token is still valid
+    supervisor_id = to_global_id("Agent", tenant.agents["SUPERVISOR"])
+    token = tenant.tokens["SUPERVISOR"]
+    assert (await gql("{ citizens(first: 1) { edges { cursor } } }", token=token)).status == 200
+    admin = tenant.tokens["ADMIN"]
+    version = (await gql(AGENT_VERSION, {"id": supervisor_id}, token=admin)).data["agent"]["version"]
+    # when an admin turns them into an analyst
+    changed = await gql(AGENT_UPDATE, {"input": {"id": supervisor_id, "version": version, "roles": ["ANALYST"]}}, token=admin)
+    assert changed.data["agentUpdate"]["userErrors"] == []
+    # then the old token no longer grants the removed role
+    refused = await gql("{ citizens(first: 1) { edges { cursor } } }", token=token)
+    assert refused.status == 403 and refused.error_codes == ["FORBIDDEN"]
+    # and once deactivated, the token is refused altogether
+    version = changed.data["agentUpdate"]["agent"]["version"]
+    off = await gql(AGENT_UPDATE, {"input": {"id": supervisor_id, "version": version, "active": False}}, token=admin)
+    assert off.data["agentUpdate"]["agent"]["active"] is False
+    gone = await gql("{ tenant { name } }", token=token)
+    assert gone.status == 401 and gone.error_codes == ["UNAUTHENTICATED"]
