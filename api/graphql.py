@@ -22,6 +22,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from api.context import Context
+from api.files import error_response, has_preflight_header, is_multipart
 from api.metrics import MetricsExtension
 from api.settings import Settings
 from auth.tokens import InvalidToken, TokenKeys, verify_token
@@ -140,7 +141,7 @@ class GuichetGraphQL(GraphQL):
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,  # guarded by the preflight-header rule in __call__
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -152,6 +153,10 @@ class GuichetGraphQL(GraphQL):
             return
         request = Request(scope=scope, receive=receive)
         locale = negotiate_locale(request.headers.get("accept-language"))
+        if is_multipart(request.headers.get("content-type")) and not has_preflight_header(request.headers):
+            # CSRF: Strawberry does not check this itself (see docs/files.md)
+            await error_response("CSRF_PREFLIGHT_REQUIRED", 400, request, graphql=True)(scope, receive, send)
+            return
         request_id = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         try:
             token = _bearer(request)

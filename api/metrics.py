@@ -91,6 +91,11 @@ class PoolCollector:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
 
+    def describe(self):
+        # no name reservation: a second app in the same process (tests with other
+        # settings) must not fail with DuplicateTimeseries; a server runs one app
+        return []
+
     def collect(self):
         pool = self.engine.sync_engine.pool
         gauge = GaugeMetricFamily("guichet_db_pool_connections", "Database pool connections by state.", labels=["state"])

@@ -4,8 +4,9 @@ from sqlmodel import SQLModel
 
 from domain.citizens.models import Citizen, CitizenExternalId
 from domain.events.models import Event
+from domain.files.models import StoredFile
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = ["Agent", "AgentDepartment", "Citizen", "CitizenExternalId", "Department", "Event", "Tenant", "metadata"]
+__all__ = ["Agent", "AgentDepartment", "Citizen", "CitizenExternalId", "Department", "Event", "StoredFile", "Tenant", "metadata"]
