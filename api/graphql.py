@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
@@ -20,6 +21,11 @@ from strawberry.extensions import (
 )
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+
+try:  # where Strawberry's view raises its HTTP errors from (moved to cross_web in recent versions)
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - older Strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
 from api.context import Context
 from api.files import error_response, has_preflight_header, is_multipart
@@ -178,12 +184,9 @@ class GuichetGraphQL(GraphQL):
             try:
                 response = await self.run(request, context=ctx)
             except Exception as exc:  # noqa: BLE001 - strawberry raises HTTPException subclasses
-                from strawberry.exceptions import StrawberryGraphQLError  # noqa: F401
-                from strawberry.http.exceptions import HTTPException
-
-                if isinstance(exc, HTTPException):
+                if isinstance(exc, (HTTPException, StarletteHTTPException)):  # the latter: malformed multipart
                     response = JSONResponse(
-                        {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                        {"errors": [{"message": getattr(exc, "reason", None) or exc.detail, "extensions": {"code": "BAD_REQUEST"}}]},
                         status_code=exc.status_code,
                     )
                 else:
@@ -194,6 +197,13 @@ class GuichetGraphQL(GraphQL):
             await response(scope, receive, send)
         finally:
             await ctx.close()
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        # a "map" path that does not fit the operations (e.g. through null or a string) is the client's error
+        try:
+            return await super().parse_multipart(request)
+        except (IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise HTTPException(400, "File(s) missing in form data") from exc
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}

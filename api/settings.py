@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.files.models import FilePurpose
+from domain.files.rules import DEFAULT_ALLOWED
+
 DEV_SECRET = "guichet-development-secret-do-not-use-in-production"
 
 
@@ -52,18 +55,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024  # per file
     max_image_pixels: int = 40_000_000  # decompression-bomb guard
     thumbnail_max_side: int = 320
-    attachment_content_types: list[str] = Field(
-        default_factory=lambda: [
-            "application/pdf",
-            "image/jpeg",
-            "image/png",
-            "image/webp",
-            "image/heic",
-            "application/vnd.oasis.opendocument.text",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        ]
-    )
-    photo_content_types: list[str] = Field(default_factory=lambda: ["image/jpeg", "image/png", "image/webp"])
+    attachment_content_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED[FilePurpose.ATTACHMENT]))
+    photo_content_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED[FilePurpose.PHOTO]))
     file_url_ttl_seconds: int = 300
     file_url_secret: str | None = None  # default: derived from the JWT secret (or private key)
     public_base_url: str | None = None  # e.g. https://api.example.org; default: the request's own base URL

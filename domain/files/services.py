@@ -148,6 +148,12 @@ def _sha256(source: BinaryIO | bytes) -> str:
     return digest.hexdigest()
 
 
+def _event(session: AsyncSession, actor: Principal | None, file: StoredFile, type: str, **payload: Any) -> None:
+    record_event(
+        session, tenant_id=file.tenant_id, type=type, aggregate_type="StoredFile", aggregate_id=file.id, actor=actor, payload=payload
+    )
+
+
 def _new_key(tenant_id: uuid.UUID) -> str:
     return f"{tenant_id.hex}/{uuid.uuid4().hex}"
 
@@ -209,15 +215,7 @@ async def upload_file(
         )
         session.add(file)
         await session.flush()
-        record_event(
-            session,
-            tenant_id=p.tenant_id,
-            type="file.uploaded",
-            aggregate_type="StoredFile",
-            aggregate_id=file.id,
-            actor=p,
-            payload={"purpose": file.purpose, "content_type": file.content_type, "size": file.size},
-        )
+        _event(session, p, file, "file.uploaded", purpose=file.purpose, content_type=file.content_type, size=file.size)
         try:
             await asyncio.to_thread(storage.put, file.storage_key, body)
             if thumbnail is not None and file.thumbnail_key:
@@ -285,15 +283,7 @@ async def claim_files(
     claimed = [by_id[i] for i in ids]
     for file in claimed:
         file.owner_type, file.owner_id, file.claimed_at = owner_type, owner_id, now
-        record_event(
-            session,
-            tenant_id=p.tenant_id,
-            type="file.claimed",
-            aggregate_type="StoredFile",
-            aggregate_id=file.id,
-            actor=p,
-            payload={"owner_type": owner_type, "owner_id": str(owner_id)},
-        )
+        _event(session, p, file, "file.claimed", owner_type=owner_type, owner_id=str(owner_id))
     await session.flush()
     return claimed
 
@@ -318,15 +308,7 @@ async def transfer_files(
     ).scalars().all()
     for file in files:
         file.owner_id = to_owner_id
-        record_event(
-            session,
-            tenant_id=p.tenant_id,
-            type="file.transferred",
-            aggregate_type="StoredFile",
-            aggregate_id=file.id,
-            actor=p,
-            payload={"owner_type": owner_type, "from_owner_id": str(from_owner_id), "to_owner_id": str(to_owner_id)},
-        )
+        _event(session, p, file, "file.transferred", owner_type=owner_type, from_owner_id=str(from_owner_id), to_owner_id=str(to_owner_id))
     await session.flush()
     return list(files)
 
@@ -345,14 +327,7 @@ async def set_published(session: AsyncSession, principal: Principal | None, file
         raise DomainValidationError.single(("id",), "FILE_PURPOSE_MISMATCH", expected=FilePurpose.PHOTO.value)
     if file.published != published:
         file.published = published
-        record_event(
-            session,
-            tenant_id=p.tenant_id,
-            type="file.published" if published else "file.unpublished",
-            aggregate_type="StoredFile",
-            aggregate_id=file.id,
-            actor=p,
-        )
+        _event(session, p, file, "file.published" if published else "file.unpublished")
         await session.flush()
     return file
 
@@ -366,14 +341,7 @@ async def purge_unclaimed(session: AsyncSession, storage: Storage, older_than: t
         )
     ).scalars().all()
     for file in files:
-        record_event(
-            session,
-            tenant_id=file.tenant_id,
-            type="file.purged",
-            aggregate_type="StoredFile",
-            aggregate_id=file.id,
-            actor=None,
-        )
+        _event(session, None, file, "file.purged")
         await session.delete(file)
     await session.flush()
     await session.commit()

@@ -339,3 +339,23 @@ async def test_staff_publish_photos(files_app, tenant):
     assert body["data"]["filePublish"] == {"file": {"published": True}, "userErrors": []}
     denied = await gql_on(files_app, mutation, {"input": {"id": file_id}}, tenant.citizen_token(uuid.uuid4()))
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize(
+    ("fields", "files", "content_type"),
+    [
+        ({"operations": "{not json", "map": "{}"}, {"0": ("a.pdf", b"%PDF-1.4")}, None),
+        ({"operations": json.dumps({"query": UPLOAD, "variables": {"input": {"file": None}}}), "map": json.dumps({"0": ["variables.input.file"]})}, {"9": ("a.pdf", b"%PDF")}, None),
+        ({"operations": json.dumps({"query": UPLOAD, "variables": {"input": {"file": None}}}), "map": json.dumps({"0": ["variables.input.file.x.y"]})}, {"0": ("a.pdf", b"%PDF")}, None),
+        (None, None, "multipart/form-data; boundary=zzz"),
+    ],
+)
+async def test_malformed_multipart_is_a_400_with_a_json_error(files_app, tenant, fields, files, content_type):
+    headers = {**PREFLIGHT, "Authorization": f"Bearer {tenant.tokens['AGENT']}"}
+    async with _client(files_app) as client:
+        if content_type:
+            response = await client.post("/graphql", content=b"garbage", headers={**headers, "Content-Type": content_type})
+        else:
+            response = await client.post("/graphql", data=fields, files=files, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
