@@ -359,3 +359,11 @@ async def test_malformed_multipart_is_a_400_with_a_json_error(files_app, tenant,
             response = await client.post("/graphql", data=fields, files=files, headers=headers)
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_unparseable_json_body_is_a_400_not_a_500(files_app):
+    # the view's HTTP errors (Strawberry's HTTPException) are mapped, whatever the body
+    async with _client(files_app) as client:
+        response = await client.post("/graphql", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
