@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api import db
+from api.files import FileServices, download
 from api.graphql import GuichetGraphQL, build_schema
 from api.idempotency import IdempotentGraphQL
 from api.oauth import token_endpoint
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(settings.metrics_token)),
+            Route("/files/{token}", download, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -75,12 +77,26 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 CORSMiddleware,
                 allow_origins=settings.cors_allowed_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key", "X-Request-ID"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Accept-Language",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                    # CSRF guard of multipart uploads (api/files.py)
+                    "Apollo-Require-Preflight",
+                    "GraphQL-Preflight",
+                    "X-Requested-With",
+                ],
                 expose_headers=["X-Request-ID", "Content-Language"],
                 allow_credentials=False,
                 max_age=600,
             ),
-            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                upload_max_bytes=settings.max_upload_request_bytes,
+            ),
         ],
         lifespan=lifespan,
     )
@@ -89,6 +105,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.keys = keys
+    app.state.files = FileServices.from_settings(settings, keys.signing_key)
     app.state.migration_heads = db.head_revisions()
     return app
 

@@ -227,5 +227,26 @@ def api_client_create(tenant_slug: str, name: str, roles: tuple[str, ...]) -> No
     click.echo(issued.key)
 
 
+@main.group()
+def files() -> None:
+    """Stored files (uploads)."""
+
+
+@files.command("purge-unclaimed")
+@click.option("--older-than-hours", type=click.IntRange(min=1), default=24, show_default=True)
+def files_purge_unclaimed(older_than_hours: int) -> None:
+    """Delete uploads that no request or report claimed in time (rows and blobs)."""
+    from datetime import timedelta
+
+    from domain.files.services import purge_unclaimed
+    from domain.files.storage import FilesystemStorage
+
+    storage = FilesystemStorage(get_settings().storage_dir)
+    count = asyncio.run(
+        _with_session(_database_url(), lambda s: purge_unclaimed(s, storage, timedelta(hours=older_than_hours)))
+    )
+    click.echo(f"purged {count} unclaimed file(s)")
+
+
 if __name__ == "__main__":
     main()

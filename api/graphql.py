@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
@@ -21,12 +22,13 @@ from strawberry.extensions import (
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-try:  # recent strawberry raises cross_web's HTTPException; older releases their own
+try:  # where Strawberry's view raises its HTTP errors from (moved to cross_web in recent versions)
     from cross_web import HTTPException
-except ImportError:  # pragma: no cover - depends on the installed strawberry
+except ImportError:  # pragma: no cover - older Strawberry
     from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
 
 from api.context import Context
+from api.files import error_response, has_preflight_header, is_multipart
 from api.metrics import MetricsExtension
 from api.settings import Settings
 from api.authn import authenticate
@@ -136,7 +138,7 @@ class GuichetGraphQL(GraphQL):
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,  # guarded by the preflight-header rule in __call__
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -148,6 +150,10 @@ class GuichetGraphQL(GraphQL):
             return
         request = Request(scope=scope, receive=receive)
         locale = negotiate_locale(request.headers.get("accept-language"))
+        if is_multipart(request.headers.get("content-type")) and not has_preflight_header(request.headers):
+            # CSRF: Strawberry does not check this itself (see docs/files.md)
+            await error_response("CSRF_PREFLIGHT_REQUIRED", 400, request, graphql=True)(scope, receive, send)
+            return
         request_id = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         try:
             principal = await authenticate(request, self.keys, self.sessionmaker)
@@ -167,17 +173,27 @@ class GuichetGraphQL(GraphQL):
         try:
             try:
                 response = await self.run(request, context=ctx)
-            except HTTPException as exc:  # bad request, mutation over GET, IDE disabled, ...
-                response = JSONResponse(
-                    {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
-                    status_code=exc.status_code,
-                )
+            except Exception as exc:  # noqa: BLE001 - strawberry raises HTTPException subclasses
+                if isinstance(exc, (HTTPException, StarletteHTTPException)):  # the latter: malformed multipart
+                    response = JSONResponse(
+                        {"errors": [{"message": getattr(exc, "reason", None) or exc.detail, "extensions": {"code": "BAD_REQUEST"}}]},
+                        status_code=exc.status_code,
+                    )
+                else:
+                    raise
             if ctx.status_code and response.status_code == 200:
                 response.status_code = ctx.status_code
             response.headers["Content-Language"] = locale
             await response(scope, receive, send)
         finally:
             await ctx.close()
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        # a "map" path that does not fit the operations (e.g. through null or a string) is the client's error
+        try:
+            return await super().parse_multipart(request)
+        except (IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise HTTPException(400, "File(s) missing in form data") from exc
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}

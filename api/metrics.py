@@ -95,6 +95,11 @@ class PoolCollector:
     def track(self, engine: Any) -> None:
         self.engines.add(engine)
 
+    def describe(self):
+        # no name reservation: a second app in the same process (tests with other
+        # settings) must not fail with DuplicateTimeseries; a server runs one app
+        return []
+
     def collect(self):
         gauge = GaugeMetricFamily("guichet_db_pool_connections", "Database pool connections by state.", labels=["state"])
         totals = {"size": 0.0, "checked_out": 0.0, "overflow": 0.0, "idle": 0.0}

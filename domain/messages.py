@@ -148,6 +148,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Une erreur inattendue s'est produite. Réessayez plus tard.",
         "en": "An unexpected error occurred. Please try again later.",
     },
+    # files (domain/files)
+    "FILE_TOO_LARGE": {
+        "fr": "Le fichier est trop volumineux : {max} au maximum.",
+        "en": "The file is too large: {max} at most.",
+    },
+    "FILE_TYPE_NOT_ALLOWED": {
+        "fr": "Ce type de fichier n'est pas accepté. Formats acceptés : {allowed}.",
+        "en": "This type of file is not accepted. Accepted formats: {allowed}.",
+    },
+    "FILE_EMPTY": {
+        "fr": "Le fichier est vide.",
+        "en": "The file is empty.",
+    },
+    "IMAGE_UNREADABLE": {
+        "fr": "L'image est illisible ou endommagée. Essayez avec une autre image.",
+        "en": "The image cannot be read or is damaged. Try another image.",
+    },
+    "IMAGE_TOO_MANY_PIXELS": {
+        "fr": "L'image est trop grande : {max} millions de pixels au maximum.",
+        "en": "The image is too large: {max} million pixels at most.",
+    },
+    "FILE_PURPOSE_MISMATCH": {
+        "fr": "Ce fichier n'a pas été envoyé pour cet usage (attendu : {expected}).",
+        "en": "This file was not uploaded for this use (expected: {expected}).",
+    },
+    "FILE_ALREADY_CLAIMED": {
+        "fr": "Ce fichier est déjà joint à un autre dossier.",
+        "en": "This file is already attached to something else.",
+    },
 }
 
 

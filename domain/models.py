@@ -6,8 +6,9 @@ from domain.citizens.models import Citizen, CitizenExternalId
 from domain.clients.models import ApiClient
 from domain.events.models import Event
 from domain.idempotency.models import IdempotencyKey
+from domain.files.models import StoredFile
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = ["Agent", "ApiClient", "IdempotencyKey", "AgentDepartment", "Citizen", "CitizenExternalId", "Department", "Event", "Tenant", "metadata"]
+__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "StoredFile", "Tenant", "metadata"]

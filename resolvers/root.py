@@ -9,6 +9,7 @@ from strawberry.types import Info
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.citizens import CitizenMutation, CitizenQuery
 from resolvers.clients import ClientMutation, ClientQuery
+from resolvers.files import FileMutation, FileQuery
 from resolvers.node import fetch_node
 from resolvers.tenancy import TenancyMutation, TenancyQuery
 from schema.common import Node
@@ -33,8 +34,8 @@ class NodeQuery:
         return [fetch_node(info.context, i) for i in ids]  # type: ignore[misc]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery]
-MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery]
+MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))
 Mutation = merge_types("Mutation", tuple(MUTATION_TYPES))
