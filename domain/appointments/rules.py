@@ -151,10 +151,13 @@ def day_slots(schedule: Schedule, day: date, duration_minutes: int) -> list[Cand
     step = schedule.slot_minutes
     out = []
     for start, end in opening_ranges(schedule, day):
+        # one conversion per grid point of the range (a slot reuses its neighbours')
+        utc_at = {m: to_utc(day, m, tz) for m in range(start, end + 1, step)}
+        utc_at.setdefault(end, to_utc(day, end, tz))
         s = start
         while s + duration_minutes <= end:
-            units = tuple(to_utc(day, m, tz) for m in range(s, s + duration_minutes, step))
-            stop = to_utc(day, s + duration_minutes, tz)
+            units = tuple(utc_at[m] for m in range(s, s + duration_minutes, step))
+            stop = utc_at.get(s + duration_minutes) or to_utc(day, s + duration_minutes, tz)
             if stop is not None and all(u is not None for u in units):
                 out.append(CandidateSlot(units[0], stop, units))  # type: ignore[arg-type]
             s += step

@@ -495,31 +495,48 @@ async def availability(
 # ---------------------------------------------------------------- seats (the database enforces the bounds)
 
 
-async def _take_seat(session: AsyncSession, agenda: Agenda, appointment_id: uuid.UUID, unit: datetime) -> bool:
+def _first_free_seat_insert(table: sa.Table, key: dict[str, Any], bound_column: str, bound: int, values: dict[str, Any]) -> sa.Insert:
+    """``INSERT ... SELECT <first seat number not taken> ... ON CONFLICT DO NOTHING RETURNING seat_no``.
+
+    The database picks the number; if a concurrent transaction inserts the same
+    one first, the primary key makes this insert wait for it and then do nothing.
+    """
+    n = sa.func.generate_series(1, bound).table_valued("n").render_derived()
+    taken = sa.select(sa.literal(1)).where(*(table.c[k] == v for k, v in key.items()), table.c.seat_no == n.c.n)
+    columns = {**key, **values, bound_column: bound}
+    select = (
+        sa.select(*(sa.literal(v, table.c[k].type).label(k) for k, v in columns.items()), n.c.n.label("seat_no"))
+        .where(~sa.exists(taken))
+        .order_by(n.c.n)
+        .limit(1)
+    )
+    return (
+        pg_insert(table)
+        .from_select([*columns, "seat_no"], select)
+        .on_conflict_do_nothing()
+        .returning(table.c.seat_no)
+    )
+
+
+async def _take_first_free(session: AsyncSession, table: sa.Table, key: dict[str, Any], bound_column: str, bound: int, values: dict[str, Any]) -> bool:
     for _ in range(SEAT_ATTEMPTS):
-        taken = set(
-            (
-                await session.execute(
-                    sa.select(AppointmentSeat.seat_no).where(AppointmentSeat.agenda_id == agenda.id, AppointmentSeat.starts_at == unit)
-                )
-            ).scalars()
-        )
-        free = [n for n in range(1, agenda.capacity + 1) if n not in taken]
-        if not free:
+        inserted = await session.execute(_first_free_seat_insert(table, key, bound_column, bound, values))
+        if inserted.first() is not None:
+            return True
+        # nothing inserted: either every seat is taken, or a concurrent winner took the one we chose
+        used = (
+            await session.execute(sa.select(sa.func.count()).select_from(table).where(*(table.c[k] == v for k, v in key.items())))
+        ).scalar_one()
+        if used >= bound:
             return False
-        for seat_no in free:
-            inserted = await session.execute(
-                pg_insert(AppointmentSeat.__table__)
-                .values(
-                    agenda_id=agenda.id, starts_at=unit, seat_no=seat_no, capacity=agenda.capacity,
-                    appointment_id=appointment_id, tenant_id=agenda.tenant_id,
-                )
-                .on_conflict_do_nothing()
-                .returning(AppointmentSeat.__table__.c.seat_no)
-            )
-            if inserted.first() is not None:
-                return True
     return False
+
+
+async def _take_seat(session: AsyncSession, agenda: Agenda, appointment_id: uuid.UUID, unit: datetime) -> bool:
+    return await _take_first_free(
+        session, AppointmentSeat.__table__, {"agenda_id": agenda.id, "starts_at": unit}, "capacity", agenda.capacity,
+        {"appointment_id": appointment_id, "tenant_id": agenda.tenant_id},
+    )
 
 
 async def _take_citizen_seat(session: AsyncSession, agenda: Agenda, appointment: Appointment, now: datetime) -> bool:
@@ -531,34 +548,11 @@ async def _take_citizen_seat(session: AsyncSession, agenda: Agenda, appointment:
             AppointmentCitizenSeat.ends_at < now,
         )
     )
-    for _ in range(SEAT_ATTEMPTS):
-        taken = set(
-            (
-                await session.execute(
-                    sa.select(AppointmentCitizenSeat.seat_no).where(
-                        AppointmentCitizenSeat.agenda_id == agenda.id,
-                        AppointmentCitizenSeat.citizen_id == appointment.citizen_id,
-                    )
-                )
-            ).scalars()
-        )
-        free = [n for n in range(1, agenda.max_active_per_citizen + 1) if n not in taken]
-        if not free:
-            return False
-        for seat_no in free:
-            inserted = await session.execute(
-                pg_insert(AppointmentCitizenSeat.__table__)
-                .values(
-                    agenda_id=agenda.id, citizen_id=appointment.citizen_id, seat_no=seat_no,
-                    max_active=agenda.max_active_per_citizen, appointment_id=appointment.id,
-                    ends_at=appointment.ends_at, tenant_id=agenda.tenant_id,
-                )
-                .on_conflict_do_nothing()
-                .returning(AppointmentCitizenSeat.__table__.c.seat_no)
-            )
-            if inserted.first() is not None:
-                return True
-    return False
+    return await _take_first_free(
+        session, AppointmentCitizenSeat.__table__, {"agenda_id": agenda.id, "citizen_id": appointment.citizen_id},
+        "max_active", agenda.max_active_per_citizen,
+        {"appointment_id": appointment.id, "ends_at": appointment.ends_at, "tenant_id": agenda.tenant_id},
+    )
 
 
 async def _release_seats(session: AsyncSession, appointment_id: uuid.UUID, citizen_too: bool = True) -> None:
@@ -687,7 +681,14 @@ async def book(session: AsyncSession, principal: Principal | None, data: dict[st
 async def _occupy(
     session: AsyncSession, agenda: Agenda, appointment: Appointment, slot: rules.CandidateSlot, override: bool, now: datetime
 ) -> list[str]:
-    """Take one seat per slot unit (or record a capacity override) and a citizen seat."""
+    """Take a citizen seat, then one seat per slot unit in time order (or record a capacity override).
+
+    Always in this order (citizen seat first, units ascending), so two bookings
+    never wait for each other in a cycle; the contended slot seats are taken
+    last, which keeps their row locks short.
+    """
+    if not await _take_citizen_seat(session, agenda, appointment, now):
+        raise DomainValidationError.single(("citizen_id",), "CITIZEN_LIMIT_REACHED", max=agenda.max_active_per_citizen)
     overrides = []
     for unit in slot.units:
         if not await _take_seat(session, agenda, appointment.id, unit):
@@ -695,8 +696,6 @@ async def _occupy(
                 raise DomainValidationError.single(("starts_at",), "SLOT_FULL")
             if RuleOverride.CAPACITY.value not in overrides:
                 overrides.append(RuleOverride.CAPACITY.value)
-    if not await _take_citizen_seat(session, agenda, appointment, now):
-        raise DomainValidationError.single(("citizen_id",), "CITIZEN_LIMIT_REACHED", max=agenda.max_active_per_citizen)
     return overrides
 
 
