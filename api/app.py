@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api import db
-from api.calendars import agenda_calendar
+from api.calendars import agenda_calendar, agent_calendar
 from api.graphql import GuichetGraphQL, build_schema
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
+            Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth.tokens import InvalidToken, verify_token
-from domain.appointments.calendar import agenda_feed_ics
+from domain.appointments.calendar import feed_ics
 from domain.appointments.services import calendar_feed
 from domain.errors import DomainValidationError, Forbidden, NotAuthenticated
 from domain.messages import negotiate_locale, translate
@@ -32,7 +32,7 @@ def _token(request: Request) -> str | None:
     return request.query_params.get("token") or None
 
 
-async def agenda_calendar(request: Request) -> Response:
+async def _feed(request: Request, type_name: str, param: str) -> Response:
     locale = negotiate_locale(request.headers.get("accept-language"))
     token = _token(request)
     if not token:
@@ -41,19 +41,30 @@ async def agenda_calendar(request: Request) -> Response:
         principal = verify_token(request.app.state.keys, token)
     except InvalidToken:
         return _error("UNAUTHENTICATED", locale, 401)
-    parsed = parse_global_id(request.path_params["agenda_id"])
-    if parsed is None or parsed[0] != "Agenda":
+    parsed = parse_global_id(request.path_params[param])
+    if parsed is None or parsed[0] != type_name:
         return _error("NOT_FOUND", locale, 404)
+    scope = {"agenda_id": parsed[1]} if type_name == "Agenda" else {"agent_id": parsed[1]}
     try:
         async with request.app.state.sessionmaker() as session:
-            agenda, rows = await calendar_feed(session, principal, parsed[1])
+            name, rows = await calendar_feed(session, principal, **scope)
     except (Forbidden, NotAuthenticated):
         return _error("FORBIDDEN", locale, 403)
     except DomainValidationError:
         return _error("NOT_FOUND", locale, 404)
-    body = agenda_feed_ics(agenda, rows, locale)
+    body = feed_ics(name, rows, locale)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
-        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="agenda.ics"'},
+        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="guichet.ics"'},
     )
+
+
+async def agenda_calendar(request: Request) -> Response:
+    """``GET /calendars/agendas/{agendaGlobalId}.ics``"""
+    return await _feed(request, "Agenda", "agenda_id")
+
+
+async def agent_calendar(request: Request) -> Response:
+    """``GET /calendars/agents/{agentGlobalId}.ics``: every agenda held by the agent."""
+    return await _feed(request, "Agent", "agent_id")

@@ -174,10 +174,17 @@ async def bench_availability(app, sessionmaker, pool, tenant, agenda: Agenda, ty
     return {"timings": {k: ms(v) for k, v in results.items()}, "slots": sizes}
 
 
-async def bench_booking_service(sessionmaker, tenant_id, agenda: Agenda, type_id, citizens, day: date, clients: int) -> dict:
-    units = [datetime.combine(day, time(m // 60, m % 60), tzinfo=PARIS).astimezone(UTC)
-             for a, b in ((480, 720), (780, 1080)) for m in range(a, b, 15)]
-    seats = len(units) * agenda.capacity
+def day_units(day: date) -> list[datetime]:
+    """The 15-minute units of the benchmark agendas' opening hours on ``day`` (UTC)."""
+    return [datetime.combine(day, time(m // 60, m % 60), tzinfo=PARIS).astimezone(UTC)
+            for a, b in ((480, 720), (780, 1080)) for m in range(a, b, 15)]
+
+
+async def contend(units: list[datetime], capacity: int, citizens, clients: int, try_book) -> dict:
+    """``clients`` concurrent loops booking random not-yet-full units until the day is full.
+
+    ``try_book(unit, citizen_id)`` returns "OK", "SLOT_FULL" or another code.
+    """
     outcome = {"OK": 0, "SLOT_FULL": 0, "other": 0}
     full: set[datetime] = set()
     rng = random.Random(7)
@@ -185,22 +192,29 @@ async def bench_booking_service(sessionmaker, tenant_id, agenda: Agenda, type_id
     async def client(n: int) -> None:
         while len(full) < len(units):
             unit = rng.choice([u for u in units if u not in full] or units)
-            p = Principal(PrincipalKind.CITIZEN, citizens[(n * 997 + outcome["OK"] + outcome["SLOT_FULL"]) % len(citizens)], tenant_id)
-            async with sessionmaker() as s:
-                try:
-                    async with s.begin():
-                        await services.book(s, p, {"agenda_id": agenda.id, "appointment_type_id": type_id, "starts_at": unit})
-                    outcome["OK"] += 1
-                except DomainValidationError as exc:
-                    code = exc.errors[0].code
-                    outcome[code if code in outcome else "other"] += 1
-                    if code == "SLOT_FULL":
-                        full.add(unit)
+            citizen = citizens[(n * 997 + outcome["OK"] + outcome["SLOT_FULL"]) % len(citizens)]
+            code = await try_book(unit, citizen)
+            outcome[code if code in outcome else "other"] += 1
+            if code == "SLOT_FULL":
+                full.add(unit)
 
     t0 = clock.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))
-    elapsed = clock.perf_counter() - t0
-    return {"seats": seats, "elapsed": elapsed, **outcome}
+    return {"seats": len(units) * capacity, "elapsed": clock.perf_counter() - t0, **outcome}
+
+
+async def bench_booking_service(sessionmaker, tenant_id, agenda: Agenda, type_id, citizens, day: date, clients: int) -> dict:
+    async def try_book(unit: datetime, citizen_id) -> str:
+        p = Principal(PrincipalKind.CITIZEN, citizen_id, tenant_id)
+        async with sessionmaker() as s:
+            try:
+                async with s.begin():
+                    await services.book(s, p, {"agenda_id": agenda.id, "appointment_type_id": type_id, "starts_at": unit})
+                return "OK"
+            except DomainValidationError as exc:
+                return exc.errors[0].code
+
+    return await contend(day_units(day), agenda.capacity, citizens, clients, try_book)
 
 
 RAW_TAKE_SEAT = """
@@ -213,13 +227,6 @@ ON CONFLICT DO NOTHING RETURNING seat_no
 
 
 async def bench_booking_raw(pool, tenant_id, agenda: Agenda, type_id, citizens, day: date, clients: int) -> dict:
-    units = [datetime.combine(day, time(m // 60, m % 60), tzinfo=PARIS).astimezone(UTC)
-             for a, b in ((480, 720), (780, 1080)) for m in range(a, b, 15)]
-    seats = len(units) * agenda.capacity
-    outcome = {"OK": 0, "SLOT_FULL": 0, "other": 0}
-    full: set[datetime] = set()
-    rng = random.Random(7)
-
     async def attempt(conn, unit, citizen) -> bool:
         async with conn.transaction():
             aid = uuid.uuid4()
@@ -227,6 +234,12 @@ async def bench_booking_raw(pool, tenant_id, agenda: Agenda, type_id, citizens, 
                 "INSERT INTO appointments (id, tenant_id, agenda_id, appointment_type_id, citizen_id, code, starts_at, ends_at, channel,"
                 " booked_by_type, booked_by_id, version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'WEB','citizen',$5,1)",
                 aid, tenant_id, agenda.id, type_id, citizen, uuid.uuid4().hex[:8].upper(), unit, unit + timedelta(minutes=15),
+            )
+            await conn.execute(
+                "INSERT INTO appointment_citizen_seats (agenda_id, citizen_id, seat_no, max_active, appointment_id, ends_at, tenant_id)"
+                " SELECT $1, $2, n, $3, $4, $5, $6 FROM generate_series(1, $3) n WHERE NOT EXISTS (SELECT 1 FROM appointment_citizen_seats"
+                " WHERE agenda_id = $1 AND citizen_id = $2 AND seat_no = n) ORDER BY n LIMIT 1 ON CONFLICT DO NOTHING",
+                agenda.id, citizen, agenda.max_active_per_citizen, aid, unit + timedelta(minutes=15), tenant_id,
             )
             for _ in range(5):
                 if await conn.fetchval(RAW_TAKE_SEAT, agenda.id, unit, agenda.capacity, aid, tenant_id) is not None:
@@ -237,34 +250,21 @@ async def bench_booking_raw(pool, tenant_id, agenda: Agenda, type_id, citizens, 
             else:
                 raise LookupError("SLOT_FULL")
             await conn.execute(
-                "INSERT INTO appointment_citizen_seats (agenda_id, citizen_id, seat_no, max_active, appointment_id, ends_at, tenant_id)"
-                " SELECT $1, $2, n, $3, $4, $5, $6 FROM generate_series(1, $3) n WHERE NOT EXISTS (SELECT 1 FROM appointment_citizen_seats"
-                " WHERE agenda_id = $1 AND citizen_id = $2 AND seat_no = n) ORDER BY n LIMIT 1 ON CONFLICT DO NOTHING",
-                agenda.id, citizen, agenda.max_active_per_citizen, aid, unit + timedelta(minutes=15), tenant_id,
-            )
-            await conn.execute(
                 "INSERT INTO events (id, tenant_id, type, aggregate_type, aggregate_id, actor_type, actor_id, payload)"
                 " VALUES ($1, $2, 'appointment.booked', 'Appointment', $3, 'citizen', $4, '{}'::jsonb)",
                 uuid.uuid4(), tenant_id, aid, citizen,
             )
         return True
 
-    async def client(n: int) -> None:
-        while len(full) < len(units):
-            unit = rng.choice([u for u in units if u not in full] or units)
-            citizen = citizens[(n * 997 + outcome["OK"] + outcome["SLOT_FULL"]) % len(citizens)]
-            async with pool.acquire() as conn:
-                try:
-                    await attempt(conn, unit, citizen)
-                    outcome["OK"] += 1
-                except LookupError:
-                    outcome["SLOT_FULL"] += 1
-                    full.add(unit)
+    async def try_book(unit: datetime, citizen_id) -> str:
+        async with pool.acquire() as conn:
+            try:
+                await attempt(conn, unit, citizen_id)
+                return "OK"
+            except LookupError:
+                return "SLOT_FULL"
 
-    t0 = clock.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    elapsed = clock.perf_counter() - t0
-    return {"seats": seats, "elapsed": elapsed, **outcome}
+    return await contend(day_units(day), agenda.capacity, citizens, clients, try_book)
 
 
 async def run(server: str, bookings: int, rounds: int, clients: int) -> str:
@@ -273,7 +273,7 @@ async def run(server: str, bookings: int, rounds: int, clients: int) -> str:
     url = db.with_database(server, name)
     try:
         await asyncio.to_thread(db.migrate, url)
-        settings = Settings(environment="test", database_url=None, log_level="WARNING", db_pool_size=clients // 2, db_max_overflow=clients // 2)
+        settings = Settings(environment="test", database_url=None, log_level="WARNING", db_pool_size=clients, db_max_overflow=0)
         app = create_app(settings, database_url=url)
         sessionmaker = app.state.sessionmaker
         async with app.router.lifespan_context(app):

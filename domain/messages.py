@@ -209,6 +209,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La durée doit être un multiple de {step} minutes (la durée d'un créneau de l'agenda), au plus 480.",
         "en": "The duration must be a multiple of {step} minutes (the agenda's slot length), at most 480.",
     },
+    "TRY_AGAIN": {
+        "fr": "Une modification simultanée a empêché l'enregistrement. Réessayez.",
+        "en": "A simultaneous change prevented saving. Please try again.",
+    },
     "INVALID_CHANNEL": {
         "fr": "Ce canal de prise de rendez-vous n'est pas autorisé ici.",
         "en": "This booking channel is not allowed here.",

@@ -13,7 +13,7 @@ from typing import Iterable
 
 from icalendar import Calendar, Event
 
-from domain.appointments.models import Agenda, Appointment, AppointmentStatus, AppointmentType, Place
+from domain.appointments.models import Appointment, AppointmentStatus, AppointmentType, Place
 
 PRODID = "-//Guichet//Appointments//FR"
 UID_DOMAIN = "appointments.guichet"
@@ -64,11 +64,9 @@ def appointment_ics(appointment: Appointment, atype: AppointmentType, place: Pla
     return cal.to_ical().decode()
 
 
-def agenda_feed_ics(
-    agenda: Agenda, rows: Iterable[tuple[Appointment, AppointmentType, Place]], locale: str = "fr"
-) -> str:
-    """A subscription feed: every appointment of the agenda, cancelled ones with STATUS:CANCELLED."""
-    cal = _calendar("PUBLISH", agenda.name)
+def feed_ics(name: str, rows: Iterable[tuple[Appointment, AppointmentType, Place]], locale: str = "fr") -> str:
+    """A subscription feed (agenda or agent): every appointment, cancelled ones with STATUS:CANCELLED."""
+    cal = _calendar("PUBLISH", name)
     for appointment, atype, place in rows:
         cal.add_component(_event(appointment, atype, place, locale))
     return cal.to_ical().decode()

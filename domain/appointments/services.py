@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -37,7 +38,7 @@ from domain.appointments.models import (
 )
 from domain.base import utcnow
 from domain.citizens.models import Citizen
-from domain.errors import Collector, DomainValidationError, FieldError, Forbidden, register_constraint
+from domain.errors import Collector, DomainValidationError, FieldError, Forbidden, constraint_error, register_constraint
 from domain.events.services import record_event
 from domain.pagination import Page, paginate
 from domain.security import (
@@ -50,9 +51,14 @@ from domain.security import (
     require_staff,
 )
 from domain.tenancy.models import Agent, Department, Tenant
+from domain.tenancy.services import load_agents
 
 register_constraint("ck_appointment_seats_within_capacity", ("capacity",), "CAPACITY_IN_USE")
 register_constraint("ck_appointment_citizen_seats_within_max", ("max_active_per_citizen",), "CAPACITY_IN_USE")
+# races with an agenda whose bounds just changed, or (once in 10^11) two equal codes: ask to try again
+register_constraint("fk_appointment_seats_agenda_capacity", None, "TRY_AGAIN")
+register_constraint("fk_appointment_citizen_seats_agenda_max", None, "TRY_AGAIN")
+register_constraint("uq_appointments_tenant_code", None, "TRY_AGAIN")
 
 MAX_PLANNING_DAYS = 7
 MAX_PLANNING_ROWS = 2000
@@ -284,8 +290,10 @@ async def update_agenda(
         async with session.begin_nested():
             await session.flush()  # ON UPDATE CASCADE re-checks every future seat against the new bounds
     except IntegrityError as exc:
-        field = "capacity" if "capacity" in str(exc.orig) and "citizen" not in str(exc.orig) else "max_active_per_citizen"
-        raise DomainValidationError.single((field,), "CAPACITY_IN_USE") from exc
+        mapped = constraint_error(exc)  # a CHECK on future seats: CAPACITY_IN_USE on the right field
+        if mapped is None:
+            raise
+        raise mapped from exc
     record_event(
         session, tenant_id=p.tenant_id, type="agenda.updated", aggregate_type="Agenda", aggregate_id=agenda.id, actor=p,
         payload={"fields": changed, "version": agenda.version},
@@ -399,6 +407,10 @@ async def get_appointment_type(session: AsyncSession, principal: Principal | Non
 
 
 # ---------------------------------------------------------------- schedule and availability
+
+
+async def _tenant_tz(session: AsyncSession, tenant_id: uuid.UUID) -> ZoneInfo:
+    return ZoneInfo((await session.execute(sa.select(Tenant.timezone).where(Tenant.id == tenant_id))).scalar_one())
 
 
 async def load_schedule(session: AsyncSession, agenda: Agenda) -> rules.Schedule:
@@ -596,6 +608,18 @@ async def _check_slot(
     return found, overrides
 
 
+def _override_requested(p: Principal, agenda: Agenda | None, data: dict[str, Any], errors: Collector) -> bool:
+    """``override_rules``: agents only (citizens get FORBIDDEN), and only where the agenda allows it."""
+    if not data.get("override_rules"):
+        return False
+    if p.is_citizen:
+        raise Forbidden()
+    if agenda is not None and not agenda.agents_may_override:
+        errors.add(("override_rules",), "OVERRIDE_NOT_ALLOWED")
+        return False
+    return True
+
+
 async def _new_code(session: AsyncSession, tenant_id: uuid.UUID) -> str:
     for _ in range(10):
         code = rules.new_code()
@@ -607,8 +631,8 @@ async def _new_code(session: AsyncSession, tenant_id: uuid.UUID) -> str:
     raise RuntimeError("could not draw a free confirmation code")  # 31^8 codes: never in practice
 
 
-def _event(session: AsyncSession, p: Principal, appointment: Appointment, kind: str, **payload: Any) -> None:
-    record_event(
+def _event(session: AsyncSession, p: Principal, appointment: Appointment, kind: str, **payload: Any) -> Any:
+    return record_event(
         session, tenant_id=p.tenant_id, type=f"appointment.{kind}", aggregate_type="Appointment",
         aggregate_id=appointment.id, actor=p,
         payload={
@@ -633,8 +657,6 @@ async def book(session: AsyncSession, principal: Principal | None, data: dict[st
         channel = data.get("channel") or BookingChannel.WEB.value
         if channel not in (BookingChannel.WEB.value, BookingChannel.APP.value):
             errors.add(("channel",), "INVALID_CHANNEL")
-        if data.get("override_rules"):
-            raise Forbidden()
     else:
         require_staff(p)
         citizen_id = data.get("citizen_id")
@@ -646,10 +668,7 @@ async def book(session: AsyncSession, principal: Principal | None, data: dict[st
         ).first():
             errors.add(("citizen_id",), "NOT_FOUND")
     agenda, atype = await _agenda_and_type(session, p, data["agenda_id"], data["appointment_type_id"], errors)
-    override = bool(data.get("override_rules"))
-    if agenda is not None and override and not agenda.agents_may_override:
-        errors.add(("override_rules",), "OVERRIDE_NOT_ALLOWED")
-        override = False
+    override = _override_requested(p, agenda, data, errors)
     slot, overrides = None, []
     if agenda is not None and atype is not None:
         slot, overrides = await _check_slot(session, p, agenda, atype, data["starts_at"], data.get("ends_at"), override, now, errors)
@@ -662,40 +681,40 @@ async def book(session: AsyncSession, principal: Principal | None, data: dict[st
         tenant_id=p.tenant_id, agenda_id=agenda.id, appointment_type_id=atype.id, citizen_id=citizen_id,
         request_id=data.get("request_id"), code=await _new_code(session, p.tenant_id), starts_at=slot.starts_at,
         ends_at=slot.ends_at, channel=channel, booked_by_type=p.kind.value, booked_by_id=p.subject_id,
-        subject=subject, answers=data.get("answers") or {},
+        subject=subject, answers=data.get("answers") or {}, overrides=overrides,
     )
     session.add(appointment)
+    # Order matters: the citizen seat first, then everything else is written, and the
+    # contended slot seats last (units ascending), so their row locks are held only
+    # until the commit that follows, and two bookings never wait for each other in a cycle.
     await session.flush()
-    overrides += await _occupy(session, agenda, appointment, slot, override, now)
-    appointment.overrides = overrides
-    _event(
+    if not await _take_citizen_seat(session, agenda, appointment, now):
+        raise DomainValidationError.single(("citizen_id",), "CITIZEN_LIMIT_REACHED", max=agenda.max_active_per_citizen)
+    event = _event(
         session, p, appointment, "booked",
         appointment_type_id=str(atype.id), code=appointment.code, channel=channel,
         starts_at=appointment.starts_at.isoformat(), ends_at=appointment.ends_at.isoformat(), overrides=overrides,
         reminders=rules.reminders(appointment.starts_at, now),
     )
     await session.flush()
+    capacity_override = await _take_unit_seats(session, agenda, appointment.id, slot, override)
+    if capacity_override:  # rare: an agent booked past capacity; say so on the row and the event
+        appointment.overrides = overrides + capacity_override
+        event.payload = {**event.payload, "overrides": appointment.overrides}
+        await session.flush()
     return appointment
 
 
-async def _occupy(
-    session: AsyncSession, agenda: Agenda, appointment: Appointment, slot: rules.CandidateSlot, override: bool, now: datetime
+async def _take_unit_seats(
+    session: AsyncSession, agenda: Agenda, appointment_id: uuid.UUID, slot: rules.CandidateSlot, override: bool
 ) -> list[str]:
-    """Take a citizen seat, then one seat per slot unit in time order (or record a capacity override).
-
-    Always in this order (citizen seat first, units ascending), so two bookings
-    never wait for each other in a cycle; the contended slot seats are taken
-    last, which keeps their row locks short.
-    """
-    if not await _take_citizen_seat(session, agenda, appointment, now):
-        raise DomainValidationError.single(("citizen_id",), "CITIZEN_LIMIT_REACHED", max=agenda.max_active_per_citizen)
-    overrides = []
+    """One seat per slot unit, ascending; SLOT_FULL (or a recorded CAPACITY override) when one is full."""
+    overrides: list[str] = []
     for unit in slot.units:
-        if not await _take_seat(session, agenda, appointment.id, unit):
+        if not await _take_seat(session, agenda, appointment_id, unit):
             if not override:
                 raise DomainValidationError.single(("starts_at",), "SLOT_FULL")
-            if RuleOverride.CAPACITY.value not in overrides:
-                overrides.append(RuleOverride.CAPACITY.value)
+            overrides = [RuleOverride.CAPACITY.value]
     return overrides
 
 
@@ -739,13 +758,8 @@ async def reschedule(
     agenda = (await load_agendas(session, p.tenant_id, [appointment.agenda_id]))[0]
     atype = (await load_appointment_types(session, p.tenant_id, [appointment.appointment_type_id]))[0]
     assert agenda is not None and atype is not None
-    override = bool(data.get("override_rules"))
-    if override and p.is_citizen:
-        raise Forbidden()
     errors = Collector()
-    if override and not agenda.agents_may_override:
-        errors.add(("override_rules",), "OVERRIDE_NOT_ALLOWED")
-        override = False
+    override = _override_requested(p, agenda, data, errors)
     if p.is_citizen and _deadline_passed(agenda, appointment, now):
         errors.add(("id",), "CANCELLATION_DEADLINE_PASSED")
     slot, overrides = await _check_slot(session, p, agenda, atype, data["starts_at"], data.get("ends_at"), override, now, errors)
@@ -753,12 +767,7 @@ async def reschedule(
     assert slot is not None
     previous = appointment.starts_at
     await _release_seats(session, appointment.id, citizen_too=False)
-    overrides_cap = []
-    for unit in slot.units:
-        if not await _take_seat(session, agenda, appointment.id, unit):
-            if not override:
-                raise DomainValidationError.single(("starts_at",), "SLOT_FULL")
-            overrides_cap = [RuleOverride.CAPACITY.value]
+    overrides_cap = await _take_unit_seats(session, agenda, appointment.id, slot, override)
     appointment.starts_at, appointment.ends_at = slot.starts_at, slot.ends_at
     await session.execute(
         sa.update(AppointmentCitizenSeat).where(AppointmentCitizenSeat.appointment_id == appointment.id).values(ends_at=slot.ends_at)
@@ -812,9 +821,8 @@ async def mark(
     now = now or utcnow()
     appointment = await _load_for_change(session, p, appointment_id, expected_version, staff_only=True)
     _require_booked(appointment)
-    tz = (await session.execute(sa.select(Tenant.timezone).where(Tenant.id == p.tenant_id))).scalar_one()
-    schedule_tz = rules.Schedule(timezone=tz, slot_minutes=1).tz
-    if appointment.starts_at.astimezone(schedule_tz).date() > now.astimezone(schedule_tz).date():
+    tz = await _tenant_tz(session, p.tenant_id)
+    if appointment.starts_at.astimezone(tz).date() > now.astimezone(tz).date():
         raise DomainValidationError.single(("id",), "APPOINTMENT_NOT_YET")
     await session.execute(sa.delete(AppointmentCitizenSeat).where(AppointmentCitizenSeat.appointment_id == appointment.id))
     appointment.status = status.value
@@ -872,8 +880,7 @@ async def planning(
     p = require_staff(principal)
     if not 1 <= days <= MAX_PLANNING_DAYS:
         raise DomainValidationError.single(("days",), "OUT_OF_RANGE", min=1, max=MAX_PLANNING_DAYS)
-    tz_name = (await session.execute(sa.select(Tenant.timezone).where(Tenant.id == p.tenant_id))).scalar_one()
-    tz = rules.Schedule(timezone=tz_name, slot_minutes=1).tz
+    tz = await _tenant_tz(session, p.tenant_id)
     start = datetime.combine(start_day, time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(start_day + timedelta(days=days), time(), tzinfo=tz).astimezone(UTC)
     stmt = sa.select(Appointment).where(
@@ -891,12 +898,23 @@ async def planning(
 
 
 async def calendar_feed(
-    session: AsyncSession, principal: Principal | None, agenda_id: uuid.UUID, now: datetime | None = None
-) -> tuple[Agenda, list[tuple[Appointment, AppointmentType, Place]]]:
-    """An agenda's appointments from 30 days ago to its horizon, for agents' calendar applications."""
+    session: AsyncSession,
+    principal: Principal | None,
+    agenda_id: uuid.UUID | None = None,
+    agent_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> tuple[str, list[tuple[Appointment, AppointmentType, Place]]]:
+    """The feed's name and the appointments of one agenda, or of every agenda held by an agent, from 30 days ago
+    to 400 days ahead, for agents' calendar applications (bounded)."""
     p = require_staff(principal)
-    agenda = (await load_agendas(session, p.tenant_id, [agenda_id]))[0]
-    if agenda is None:
+    if agenda_id is not None:
+        agendas = sa.select(Agenda.id).where(Agenda.tenant_id == p.tenant_id, Agenda.id == agenda_id)
+        name = (await session.execute(sa.select(Agenda.name).where(Agenda.tenant_id == p.tenant_id, Agenda.id == agenda_id))).scalar()
+    else:
+        agendas = sa.select(Agenda.id).where(Agenda.tenant_id == p.tenant_id, Agenda.agent_id == agent_id)
+        agent = (await load_agents(session, p.tenant_id, [agent_id]))[0] if agent_id else None
+        name = f"{agent.given_name} {agent.family_name}" if agent else None
+    if name is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
     now = now or utcnow()
     rows = await session.execute(
@@ -906,14 +924,14 @@ async def calendar_feed(
         .join(Place, Place.id == Agenda.place_id)
         .where(
             Appointment.tenant_id == p.tenant_id,
-            Appointment.agenda_id == agenda.id,
+            Appointment.agenda_id.in_(agendas),
             Appointment.starts_at >= now - timedelta(days=30),
-            Appointment.starts_at < now + timedelta(days=agenda.horizon_days + 1),
+            Appointment.starts_at < now + timedelta(days=400),
         )
         .order_by(Appointment.starts_at, Appointment.id)
         .limit(MAX_PLANNING_ROWS * 5)
     )
-    return agenda, [tuple(r) for r in rows]  # type: ignore[misc]
+    return name, [tuple(r) for r in rows]  # type: ignore[misc]
 
 
 __all__ = ["AppointmentStatus", "BookingChannel", "FieldError", "PrincipalKind"]

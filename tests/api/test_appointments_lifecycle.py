@@ -331,3 +331,10 @@ async def test_agenda_calendar_feed_for_agents(gql, tenant, client):
     assert (await client.get(url, params={"token": tenant.citizen_token(raw_id(appointment["citizen"]["id"]))})).status_code == 403
     assert (await client.get(url, params={"token": tenant.tokens["ANALYST"]})).status_code == 403
     assert (await client.get("/calendars/agendas/nope.ics", params={"token": tenant.tokens["AGENT"]})).status_code == 404
+    # the agent holding the agenda has a personal feed with the same event
+    agent_url = f"/calendars/agents/{to_global_id('Agent', tenant.agents['AGENT'])}.ics"
+    personal = await client.get(agent_url, params={"token": tenant.tokens["AGENT"]})
+    assert personal.status_code == 200
+    assert [str(e["UID"]) for e in Calendar.from_ical(personal.text).walk("VEVENT")] == [str(events[0]["UID"])]
+    assert str(Calendar.from_ical(personal.text)["X-WR-CALNAME"]) == "Agent Test"
+    assert (await client.get(f"/calendars/agents/{to_global_id('Agent', tenant.id)}.ics", params={"token": tenant.tokens["AGENT"]})).status_code == 404
