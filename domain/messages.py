@@ -209,6 +209,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La durée doit être un multiple de {step} minutes (la durée d'un créneau de l'agenda), au plus 480.",
         "en": "The duration must be a multiple of {step} minutes (the agenda's slot length), at most 480.",
     },
+    "GRID_IN_USE": {
+        "fr": "Des rendez-vous à venir sont posés sur la grille actuelle : la durée des créneaux ne peut pas changer tant qu'ils existent.",
+        "en": "Upcoming appointments use the current grid: the slot length cannot change while they exist.",
+    },
     "TRY_AGAIN": {
         "fr": "Une modification simultanée a empêché l'enregistrement. Réessayez.",
         "en": "A simultaneous change prevented saving. Please try again.",

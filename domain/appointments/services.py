@@ -276,6 +276,8 @@ async def update_agenda(
     if not changed:
         return agenda
     now = utcnow()
+    if "slot_minutes" in changed:
+        await _check_new_grid(session, agenda, values["slot_minutes"], now)
     if "capacity" in changed or "max_active_per_citizen" in changed:
         # past seats no longer matter: drop them so that a lower bound only meets future bookings
         await session.execute(sa.delete(AppointmentSeat).where(AppointmentSeat.agenda_id == agenda.id, AppointmentSeat.starts_at < now))
@@ -299,6 +301,27 @@ async def update_agenda(
         payload={"fields": changed, "version": agenda.version},
     )
     return agenda
+
+
+async def _check_new_grid(session: AsyncSession, agenda: Agenda, slot_minutes: int, now: datetime) -> None:
+    """The grid can change only when no upcoming booking holds seats on the old one,
+    and every active type's duration stays a multiple of the step."""
+    upcoming = (
+        await session.execute(
+            sa.select(Appointment.id).where(
+                Appointment.agenda_id == agenda.id, Appointment.status == AppointmentStatus.BOOKED.value, Appointment.ends_at > now
+            ).limit(1)
+        )
+    ).first()
+    if upcoming:
+        raise DomainValidationError.single(("slot_minutes",), "GRID_IN_USE")
+    durations = (
+        await session.execute(
+            sa.select(AppointmentType.duration_minutes).where(AppointmentType.agenda_id == agenda.id, AppointmentType.active.is_(True))
+        )
+    ).scalars()
+    if any(d % slot_minutes for d in durations):
+        raise DomainValidationError.single(("slot_minutes",), "DURATION_NOT_MULTIPLE", step=slot_minutes)
 
 
 async def _admin_agenda(session: AsyncSession, p: Principal, agenda_id: uuid.UUID) -> Agenda:

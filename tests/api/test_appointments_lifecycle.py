@@ -67,7 +67,7 @@ async def _set_start(app, appointment_gid: str, starts_at: datetime) -> None:
         await s.commit()
 
 
-async def test_reschedule_moves_the_seat_and_bumps_version_and_sequence(gql, tenant):
+async def test_reschedule_moves_the_seat_and_bumps_version_and_sequence(gql, tenant, app):
     ids = await make_agenda(gql, tenant, capacity=1)
     citizen, appointment = await _booked(gql, tenant, ids)
     token = tenant.citizen_token(raw_id(citizen))
@@ -87,6 +87,13 @@ async def test_reschedule_moves_the_seat_and_bumps_version_and_sequence(gql, ten
     )
     remaining = {utc(s["startsAt"]): s["remaining"] for s in slots.data["availability"]}
     assert remaining[local(days_ahead(6), 10)] == 1 and remaining[new_start] == 0
+    # and the outbox says where it moved, with the new reminder times
+    async with app.state.sessionmaker() as s:
+        event = (
+            await s.execute(sa.select(Event).where(Event.type == "appointment.rescheduled", Event.aggregate_id == raw_id(appointment["id"])))
+        ).scalar_one()
+    assert utc(event.payload["previous_starts_at"]) == local(days_ahead(6), 10)
+    assert [utc(r["due_at"]) for r in event.payload["reminders"]] == [new_start - timedelta(hours=48), new_start - timedelta(hours=2)]
     # a stale version is a CONFLICT and changes nothing
     stale = await gql(RESCHEDULE, {"input": {"id": appointment["id"], "version": 1, "startsAt": iso(local(days_ahead(6), 15))}}, token=token)
     assert [e["code"] for e in stale.data["appointmentReschedule"]["userErrors"]] == ["CONFLICT"]
@@ -338,3 +345,23 @@ async def test_agenda_calendar_feed_for_agents(gql, tenant, client):
     assert [str(e["UID"]) for e in Calendar.from_ical(personal.text).walk("VEVENT")] == [str(events[0]["UID"])]
     assert str(Calendar.from_ical(personal.text)["X-WR-CALNAME"]) == "Agent Test"
     assert (await client.get(f"/calendars/agents/{to_global_id('Agent', tenant.id)}.ics", params={"token": tenant.tokens["AGENT"]})).status_code == 404
+
+
+async def test_cancelling_gives_the_citizen_a_booking_back(gql, tenant):
+    ids = await make_agenda(gql, tenant, max_per_citizen=1)
+    citizen, first = await _booked(gql, tenant, ids)
+    second = await book_as_citizen(gql, tenant, ids, citizen, local(days_ahead(6), 11))
+    assert [(e["field"], e["code"]) for e in second.data["appointmentBook"]["userErrors"]] == [(["citizenId"], "CITIZEN_LIMIT_REACHED")]
+    await ok(await gql(CANCEL, {"input": {"id": first["id"], "version": 1}}, token=tenant.citizen_token(raw_id(citizen))), "appointmentCancel")
+    again = await book_as_citizen(gql, tenant, ids, citizen, local(days_ahead(6), 11))
+    assert (await ok(again, "appointmentBook"))["appointment"]["status"] == "BOOKED"
+
+
+async def test_the_slot_grid_cannot_change_under_upcoming_bookings(gql, tenant):
+    ids = await make_agenda(gql, tenant, duration=30)
+    admin = tenant.tokens["ADMIN"]
+    uneven = await gql(AGENDA_UPDATE, {"input": {"id": ids["agenda"], "version": 1, "slotMinutes": 20}}, token=admin)
+    assert [(e["field"], e["code"]) for e in uneven.data["agendaUpdate"]["userErrors"]] == [(["slotMinutes"], "DURATION_NOT_MULTIPLE")]
+    await _booked(gql, tenant, ids)
+    busy = await gql(AGENDA_UPDATE, {"input": {"id": ids["agenda"], "version": 1, "slotMinutes": 30}}, token=admin)
+    assert [(e["field"], e["code"]) for e in busy.data["agendaUpdate"]["userErrors"]] == [(["slotMinutes"], "GRID_IN_USE")]
