@@ -438,8 +438,14 @@ async def _tenant_tz(session: AsyncSession, tenant_id: uuid.UUID) -> ZoneInfo:
 
 async def load_schedule(session: AsyncSession, agenda: Agenda) -> rules.Schedule:
     tz = (await session.execute(sa.select(Tenant.timezone).where(Tenant.id == agenda.tenant_id))).scalar_one()
-    weekly = (await session.execute(sa.select(OpeningRule).where(OpeningRule.agenda_id == agenda.id))).scalars()
-    exceptions = (await session.execute(sa.select(OpeningException).where(OpeningException.agenda_id == agenda.id))).scalars()
+    weekly = (
+        await session.execute(sa.select(OpeningRule).where(OpeningRule.tenant_id == agenda.tenant_id, OpeningRule.agenda_id == agenda.id))
+    ).scalars()
+    exceptions = (
+        await session.execute(
+            sa.select(OpeningException).where(OpeningException.tenant_id == agenda.tenant_id, OpeningException.agenda_id == agenda.id)
+        )
+    ).scalars()
     return rules.Schedule(
         timezone=tz,
         slot_minutes=agenda.slot_minutes,
@@ -457,10 +463,16 @@ class FreeSlot:
     capacity: int
 
 
-async def _seat_counts(session: AsyncSession, agenda_id: uuid.UUID, start: datetime, end: datetime) -> dict[datetime, int]:
+async def _seat_counts(session: AsyncSession, agenda: Agenda, start: datetime, end: datetime) -> dict[datetime, int]:
+    """Seats taken per slot unit in ``[start, end)``: the one query of an availability call."""
     rows = await session.execute(
         sa.select(AppointmentSeat.starts_at, sa.func.count())
-        .where(AppointmentSeat.agenda_id == agenda_id, AppointmentSeat.starts_at >= start, AppointmentSeat.starts_at < end)
+        .where(
+            AppointmentSeat.tenant_id == agenda.tenant_id,
+            AppointmentSeat.agenda_id == agenda.id,
+            AppointmentSeat.starts_at >= start,
+            AppointmentSeat.starts_at < end,
+        )
         .group_by(AppointmentSeat.starts_at)
     )
     return {ts: n for ts, n in rows}
@@ -517,7 +529,7 @@ async def availability(
     candidates = rules.slots_between(schedule, earliest, latest, atype.duration_minutes)
     if not candidates:
         return []
-    counts = await _seat_counts(session, agenda.id, candidates[0].starts_at, candidates[-1].ends_at)
+    counts = await _seat_counts(session, agenda, candidates[0].starts_at, candidates[-1].ends_at)
     out = []
     for slot in candidates:
         used = max(counts.get(u, 0) for u in slot.units)
