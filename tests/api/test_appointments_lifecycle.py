@@ -365,3 +365,40 @@ async def test_the_slot_grid_cannot_change_under_upcoming_bookings(gql, tenant):
     await _booked(gql, tenant, ids)
     busy = await gql(AGENDA_UPDATE, {"input": {"id": ids["agenda"], "version": 1, "slotMinutes": 30}}, token=admin)
     assert [(e["field"], e["code"]) for e in busy.data["agendaUpdate"]["userErrors"]] == [(["slotMinutes"], "GRID_IN_USE")]
+
+
+async def test_planning_reads_a_fixed_number_of_statements(gql, tenant, app):
+    """DataLoaders: nested citizen, type, agenda and place cost the same for 2 or 6 appointments."""
+    from sqlalchemy import event
+
+    ids = await make_agenda(gql, tenant)
+    day = days_ahead(8)
+    query = """
+    query($agenda: ID!, $from: Date!) {
+      agendaPlanning(agendaId: $agenda, from: $from, days: 1) {
+        id citizen { familyName } appointmentType { label } agenda { name place { name } } ics
+      }
+    }"""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    async def measure() -> int:
+        statements.clear()
+        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            result = await gql(query, {"agenda": ids["agenda"], "from": day.isoformat()}, token=tenant.tokens["AGENT"])
+        finally:
+            event.remove(app.state.engine.sync_engine, "before_cursor_execute", count)
+        assert not result.errors, result.errors
+        return len(result.data["agendaPlanning"]), len(statements)
+
+    for i in range(2):
+        await _booked(gql, tenant, ids, f"Famille {i}", local(day, 9 + i // 4, 15 * (i % 4)))
+    few = await measure()
+    for i in range(2, 6):
+        await _booked(gql, tenant, ids, f"Famille {i}", local(day, 9 + i // 4, 15 * (i % 4)))
+    many = await measure()
+    assert few[0] == 2 and many[0] == 6
+    assert many[1] == few[1]
