@@ -24,7 +24,6 @@ import asyncio
 import os
 import platform
 import random
-import statistics
 import time as clock
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,13 +31,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-import sqlalchemy as sa
 
 from api import db
 from api.app import create_app
 from api.settings import Settings
 from auth.tokens import issue_token
-from domain.appointments import services
+from domain.appointments import admin, services
 from domain.appointments.models import Agenda
 from domain.errors import DomainValidationError
 from domain.security import Principal, PrincipalKind, Role
@@ -95,15 +93,15 @@ async def admin_sql(server: str, sql: str) -> None:
 
 
 async def make_agenda(session, p: Principal, department_id, place_id, name: str, capacity: int) -> tuple[Agenda, uuid.UUID]:
-    agenda = await services.create_agenda(
+    agenda = await admin.create_agenda(
         session, p,
         {"name": name, "department_id": department_id, "place_id": place_id, "capacity": capacity, "slot_minutes": 15,
          "min_notice_minutes": 0, "horizon_days": 90, "max_active_per_citizen": 50, "open_on_public_holidays": True},
     )
     for weekday in range(1, 8):
         for start, end in ((time(8), time(12)), (time(13), time(18))):
-            await services.add_opening_rule(session, p, {"agenda_id": agenda.id, "weekday": weekday, "start_time": start, "end_time": end})
-    atype = await services.create_appointment_type(
+            await admin.add_opening_rule(session, p, {"agenda_id": agenda.id, "weekday": weekday, "start_time": start, "end_time": end})
+    atype = await admin.create_appointment_type(
         session, p, {"agenda_id": agenda.id, "label_fr": "Passeport", "label_en": "Passport", "duration_minutes": 15}
     )
     return agenda, atype.id
@@ -281,7 +279,7 @@ async def run(server: str, bookings: int, rounds: int, clients: int) -> str:
                 tenant = await create_tenant(s, {"name": "Bench", "slug": f"bench-{uuid.uuid4().hex[:6]}"})
                 p = Principal(PrincipalKind.CLIENT, uuid.UUID(int=0), tenant.id, frozenset({Role.ADMIN}))
                 dep = await create_department(s, p, {"name": "État civil", "code": "etat-civil"})
-                place = await services.create_place(s, p, {"name": "Mairie"})
+                place = await admin.create_place(s, p, {"name": "Mairie"})
                 big, big_type = await make_agenda(s, p, dep.id, place.id, "Availability", capacity=10)
                 svc, svc_type = await make_agenda(s, p, dep.id, place.id, "Booking (service)", capacity=3)
                 raw, raw_type = await make_agenda(s, p, dep.id, place.id, "Booking (raw SQL)", capacity=3)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from domain.appointments import services
+from domain.appointments import admin, services
 from domain.appointments.models import AppointmentStatus
 from domain.security import require_principal
 from resolvers.base import run_mutation
@@ -182,7 +182,7 @@ class AppointmentMutation:
         ctx = info.context
 
         async def action(s):
-            return await services.create_place(s, ctx.principal, input_to_data(input))
+            return await admin.create_place(s, ctx.principal, input_to_data(input))
 
         return await run_mutation(ctx, action, PlacePayload, "place", Place.from_model)
 
@@ -192,7 +192,7 @@ class AppointmentMutation:
 
         async def action(s):
             data = _decode_refs(input_to_data(input), {"department_id": "Department", "place_id": "Place", "agent_id": "Agent"})
-            return await services.create_agenda(s, ctx.principal, data)
+            return await admin.create_agenda(s, ctx.principal, data)
 
         return await run_mutation(ctx, action, AgendaPayload, "agenda", Agenda.from_model)
 
@@ -203,7 +203,7 @@ class AppointmentMutation:
         async def action(s):
             data = _decode_refs(input_to_data(input), {"department_id": "Department", "place_id": "Place", "agent_id": "Agent"})
             agenda_id = decode_id(data.pop("id"), "Agenda")
-            return await services.update_agenda(s, ctx.principal, agenda_id, data.pop("version"), data)
+            return await admin.update_agenda(s, ctx.principal, agenda_id, data.pop("version"), data)
 
         return await run_mutation(ctx, action, AgendaPayload, "agenda", Agenda.from_model)
 
@@ -213,7 +213,7 @@ class AppointmentMutation:
 
         async def action(s):
             data = _decode_refs(input_to_data(input), {"agenda_id": "Agenda"})
-            return await services.create_appointment_type(s, ctx.principal, data)
+            return await admin.create_appointment_type(s, ctx.principal, data)
 
         return await run_mutation(ctx, action, AppointmentTypePayload, "appointment_type", AppointmentType.from_model)
 
@@ -223,7 +223,7 @@ class AppointmentMutation:
 
         async def action(s):
             data = _decode_refs(input_to_data(input), {"agenda_id": "Agenda"})
-            rule = await services.add_opening_rule(s, ctx.principal, data)
+            rule = await admin.add_opening_rule(s, ctx.principal, data)
             return await _agenda_of(s, ctx, rule.agenda_id)
 
         return await run_mutation(ctx, action, AgendaPayload, "agenda", Agenda.from_model)
@@ -233,7 +233,7 @@ class AppointmentMutation:
         ctx = info.context
 
         async def action(s):
-            rule = await services.remove_opening_rule(s, ctx.principal, decode_id(input.id, "OpeningRule"))
+            rule = await admin.remove_opening_rule(s, ctx.principal, decode_id(input.id, "OpeningRule"))
             return await _agenda_of(s, ctx, rule.agenda_id)
 
         return await run_mutation(ctx, action, AgendaPayload, "agenda", Agenda.from_model)
@@ -244,7 +244,7 @@ class AppointmentMutation:
 
         async def action(s):
             data = _decode_refs(input_to_data(input), {"agenda_id": "Agenda"})
-            exc = await services.add_opening_exception(s, ctx.principal, data)
+            exc = await admin.add_opening_exception(s, ctx.principal, data)
             return await _agenda_of(s, ctx, exc.agenda_id)
 
         return await run_mutation(ctx, action, AgendaPayload, "agenda", Agenda.from_model)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.appointments import services
+from domain.appointments import admin, services
 from domain.appointments.models import Agenda, Appointment, Place
 from domain.base import utcnow
 from domain.citizens.models import Citizen
@@ -115,7 +115,7 @@ def _t(value: str) -> time:
 async def _place(session: AsyncSession, p: Principal, key: str) -> Place:
     name, address = PLACES[key]
     found = (await session.execute(sa.select(Place).where(Place.tenant_id == p.tenant_id, Place.name == name))).scalar_one_or_none()
-    return found or await services.create_place(session, p, {"name": name, "address": address})
+    return found or await admin.create_place(session, p, {"name": name, "address": address})
 
 
 async def _agenda(session: AsyncSession, p: Principal, spec: dict[str, Any], departments: dict[str, uuid.UUID]) -> Agenda:
@@ -128,26 +128,26 @@ async def _agenda(session: AsyncSession, p: Principal, spec: dict[str, Any], dep
     agent_id = None
     if spec.get("agent"):
         agent_id = (await session.execute(sa.select(Agent.id).where(Agent.tenant_id == p.tenant_id, Agent.email == spec["agent"]))).scalar()
-    agenda = await services.create_agenda(
+    agenda = await admin.create_agenda(
         session, p,
         {"name": spec["name"], "place_id": place.id, "department_id": departments[spec["department"]], "agent_id": agent_id, **spec["settings"]},
     )
     for weekday, start, end in spec["weekly"]:
-        await services.add_opening_rule(session, p, {"agenda_id": agenda.id, "weekday": weekday, "start_time": _t(start), "end_time": _t(end)})
+        await admin.add_opening_rule(session, p, {"agenda_id": agenda.id, "weekday": weekday, "start_time": _t(start), "end_time": _t(end)})
     year = date.today().year
     for weekday, start, end in spec["summer"]:  # summer hours: 15 July - 15 August
-        await services.add_opening_rule(
+        await admin.add_opening_rule(
             session, p,
             {"agenda_id": agenda.id, "weekday": weekday, "start_time": _t(start), "end_time": _t(end),
              "valid_from": date(year, 7, 15), "valid_to": date(year, 8, 15)},
         )
-    await services.add_opening_exception(
+    await admin.add_opening_exception(
         session, p,
         {"agenda_id": agenda.id, "on_date": date(year, 12, 24), "kind": "CLOSURE", "start_time": time(12), "end_time": time(23, 59),
          "reason": "Fermeture exceptionnelle le 24 décembre après-midi"},
     )
     for label_fr, label_en, minutes, questions, documents, procedure in spec["types"]:
-        await services.create_appointment_type(
+        await admin.create_appointment_type(
             session, p,
             {"agenda_id": agenda.id, "label_fr": label_fr, "label_en": label_en, "duration_minutes": minutes,
              "questions": questions, "documents_to_bring": documents, "procedure_code": procedure},
