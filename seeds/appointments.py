@@ -134,16 +134,18 @@ async def _agenda(session: AsyncSession, p: Principal, spec: dict[str, Any], dep
     )
     for weekday, start, end in spec["weekly"]:
         await admin.add_opening_rule(session, p, {"agenda_id": agenda.id, "weekday": weekday, "start_time": _t(start), "end_time": _t(end)})
-    year = date.today().year
-    for weekday, start, end in spec["summer"]:  # summer hours: 15 July - 15 August
-        await admin.add_opening_rule(
-            session, p,
-            {"agenda_id": agenda.id, "weekday": weekday, "start_time": _t(start), "end_time": _t(end),
-             "valid_from": date(year, 7, 15), "valid_to": date(year, 8, 15)},
-        )
+    today = date.today()
+    for year in (today.year, today.year + 1):
+        for weekday, start, end in spec["summer"]:  # summer hours: 15 July - 15 August
+            await admin.add_opening_rule(
+                session, p,
+                {"agenda_id": agenda.id, "weekday": weekday, "start_time": _t(start), "end_time": _t(end),
+                 "valid_from": date(year, 7, 15), "valid_to": date(year, 8, 15)},
+            )
+    christmas_eve = date(today.year, 12, 24) if today <= date(today.year, 12, 24) else date(today.year + 1, 12, 24)
     await admin.add_opening_exception(
         session, p,
-        {"agenda_id": agenda.id, "on_date": date(year, 12, 24), "kind": "CLOSURE", "start_time": time(12), "end_time": time(23, 59),
+        {"agenda_id": agenda.id, "on_date": christmas_eve, "kind": "CLOSURE", "start_time": time(12), "end_time": time(23, 59),
          "reason": "Fermeture exceptionnelle le 24 décembre après-midi"},
     )
     for label_fr, label_en, minutes, questions, documents, procedure in spec["types"]:
