@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from api import db
 from api.files import FileServices, download
+from api.calendars import agenda_calendar, agent_calendar
 from api.graphql import GuichetGraphQL, build_schema
 from api.idempotency import IdempotentGraphQL
 from api.oauth import token_endpoint
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(settings.metrics_token)),
             Route("/files/{token}", download, methods=["GET"]),
+            Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
+            Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

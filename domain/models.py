@@ -2,6 +2,16 @@
 
 from sqlmodel import SQLModel
 
+from domain.appointments.models import (
+    Agenda,
+    Appointment,
+    AppointmentCitizenSeat,
+    AppointmentSeat,
+    AppointmentType,
+    OpeningException,
+    OpeningRule,
+    Place,
+)
 from domain.citizens.models import Citizen, CitizenExternalId
 from domain.clients.models import ApiClient
 from domain.events.models import Event

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.citizens import CitizenMutation, CitizenQuery
 from resolvers.clients import ClientMutation, ClientQuery
@@ -34,8 +35,8 @@ class NodeQuery:
         return [fetch_node(info.context, i) for i in ids]  # type: ignore[misc]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery]
-MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery]
+MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation, AppointmentMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))
 Mutation = merge_types("Mutation", tuple(MUTATION_TYPES))

@@ -19,6 +19,7 @@ from domain.security import Principal, PrincipalKind, Role
 from domain.tenancy.models import Agent, Department, Tenant
 from domain.tenancy.services import create_agent, create_department, create_tenant, get_tenant_by_slug
 from seeds.integrations import seed_demo_api_clients
+from seeds.appointments import seed_appointments
 
 log = logging.getLogger("guichet.seeds")
 
@@ -182,6 +183,8 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
         departments = await _ensure_departments(session, tenant)
         await _ensure_agents(session, tenant, departments, password_hash)
         await _ensure_citizens(session, tenant, citizens if spec["slug"] == "demo" else citizens // 5, password_hash)
+        if spec["slug"] == "demo":
+            await seed_appointments(session, system_principal(tenant.id), departments)
     await seed_demo_api_clients(session)
     await session.commit()
     log.info("demo data ready")
