@@ -4,8 +4,16 @@ from sqlmodel import SQLModel
 
 from domain.citizens.models import Citizen, CitizenExternalId
 from domain.events.models import Event
+from domain.procedures.models import Procedure, ProcedureVersion
+from domain.requests.models import Request, RequestCounter, RequestMessage
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = ["Agent", "AgentDepartment", "Citizen", "CitizenExternalId", "Department", "Event", "Tenant", "metadata"]
+__all__ = [
+    "Procedure",
+    "ProcedureVersion",
+    "Request",
+    "RequestCounter",
+    "RequestMessage",
+    "Agent", "AgentDepartment", "Citizen", "CitizenExternalId", "Department", "Event", "Tenant", "metadata"]
