@@ -253,7 +253,7 @@ class RequestTransitionInput:
     version: int = strawberry.field(description="The version you read; stale -> CONFLICT.")
     transition: str = strawberry.field(description="Transition name, e.g. accept, reject, cancel, answer.")
     inputs: JSON | None = strawberry.field(default=None, description="Required inputs of the transition, e.g. {reason: ...}; `comment` is always kept.")
-    answers: JSON | None = strawberry.field(default=None, description="Citizens answering a WAITING_FOR_CITIZEN state: the completed answers.")
+    answers: JSON | None = strawberry.field(default=None, description="Citizens answering a WAITING_FOR_CITIZEN state: the answers to change (merged; null removes one).")
 
 
 @strawberry.input(description="Assign (assigneeId null = unassign) and/or move to a department.")

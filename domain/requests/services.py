@@ -349,7 +349,11 @@ async def transition_request(
         # The citizen completes their answers when asked (WAITING_FOR_CITIZEN).
         if not (p.is_citizen and request.status == RequestStatus.WAITING_FOR_CITIZEN.value):
             raise DomainValidationError.single(("answers",), "TRANSITION_NOT_ALLOWED", transition=name, state=request.state)
-        request.answers = validate_answers(definition, answers)
+        if not isinstance(answers, dict):
+            raise DomainValidationError.single(("answers",), "INVALID_ANSWER", detail="an object is expected")
+        # Only the fields sent are changed (null removes an answer); the whole is validated again.
+        merged = {k: v for k, v in {**request.answers, **answers}.items() if v is not None}
+        request.answers = validate_answers(definition, merged)
         changed_answers = True
     target = state_of(definition, transition["to"])
     previous = request.state
