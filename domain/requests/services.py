@@ -104,7 +104,7 @@ async def _citizen(session: AsyncSession, tenant_id: uuid.UUID, citizen_id: uuid
     ).scalar_one_or_none()
 
 
-async def _lock(session: AsyncSession, p: Principal, request_id: uuid.UUID) -> Request:
+async def _lock(session: AsyncSession, p: Principal, request_id: uuid.UUID, field: str = "id") -> Request:
     request = (
         await session.execute(
             sa.select(Request)
@@ -114,7 +114,7 @@ async def _lock(session: AsyncSession, p: Principal, request_id: uuid.UUID) -> R
         )
     ).scalar_one_or_none()
     if request is None:
-        raise DomainValidationError.single(("id",), "NOT_FOUND")
+        raise DomainValidationError.single((field,), "NOT_FOUND")
     _check_can_see(p, request)
     return request
 
@@ -197,7 +197,7 @@ async def submit_request(session: AsyncSession, principal: Principal | None, dat
     errors = Collector()
     draft: Request | None = None
     if data.get("draft_id"):
-        draft = await _lock(session, p, data["draft_id"])
+        draft = await _lock(session, p, data["draft_id"], "draft_id")
         if draft.status != RequestStatus.DRAFT.value:
             raise DomainValidationError.single(("draft_id",), "NOT_A_DRAFT")
         code = (
