@@ -113,18 +113,25 @@ async def _lock(session: AsyncSession, p: Principal, request_id: uuid.UUID, fiel
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    if request is None:
+    if request is None or not _can_see(p, request):
         raise DomainValidationError.single((field,), "NOT_FOUND")
-    _check_can_see(p, request)
     return request
 
 
-def _check_can_see(p: Principal, request: Request) -> None:
+def _can_see(p: Principal, request: Request) -> bool:
+    """Citizens see their own requests (another citizen's: FORBIDDEN); staff see every
+    submitted request of the tenant, but not the drafts citizens have not sent yet."""
     if p.is_citizen:
         if request.citizen_id != p.subject_id:
             raise Forbidden()
-    else:
-        require_staff(p)
+        return True
+    require_staff(p)
+    return request.status != RequestStatus.DRAFT.value
+
+
+def _check_can_see(p: Principal, request: Request) -> None:
+    if not _can_see(p, request):
+        raise Forbidden()
 
 
 def _check_version(request: Request, expected: int | None) -> None:
@@ -604,9 +611,7 @@ async def get_request(session: AsyncSession, principal: Principal | None, reques
     request = (
         await session.execute(sa.select(Request).where(Request.tenant_id == p.tenant_id, Request.id == request_id))
     ).scalar_one_or_none()
-    if request is not None:
-        _check_can_see(p, request)
-    return request
+    return request if request is not None and _can_see(p, request) else None
 
 
 async def get_request_by_reference(session: AsyncSession, principal: Principal | None, reference: str) -> Request | None:
@@ -616,9 +621,7 @@ async def get_request_by_reference(session: AsyncSession, principal: Principal |
             sa.select(Request).where(Request.tenant_id == p.tenant_id, Request.reference == reference.strip())
         )
     ).scalar_one_or_none()
-    if request is not None:
-        _check_can_see(p, request)
-    return request
+    return request if request is not None and _can_see(p, request) else None
 
 
 async def my_requests(

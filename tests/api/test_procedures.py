@@ -100,6 +100,18 @@ async def test_structural_errors_point_at_the_faulty_place(gql, app, tenant):
     assert result.data["procedure"] is None
 
 
+async def test_form_references_must_resolve_locally(gql, app, tenant):
+    await add_department(app, tenant, "voirie", "Voirie")
+    remote = permit()
+    remote["form"]["schema"]["properties"]["plate"] = {"$ref": "https://example.org/plate.json"}
+    payload = await publish(gql, tenant, remote)
+    assert _errors(payload) == {(("definition", "form", "schema", "properties", "plate", "$ref"), "INVALID_JSON_SCHEMA")}
+    local = permit()
+    local["form"]["schema"]["$defs"] = {"plate": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{3}-[A-Z]{2}$"}}
+    local["form"]["schema"]["properties"]["plate"] = {"$ref": "#/$defs/plate"}
+    assert (await publish(gql, tenant, local))["userErrors"] == []
+
+
 async def test_no_terminal_state_and_shape_errors(gql, app, tenant):
     await add_department(app, tenant, "voirie", "Voirie")
     broken = permit()
