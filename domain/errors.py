@@ -67,6 +67,8 @@ CONSTRAINT_FIELDS: dict[str, tuple[tuple[str, ...] | None, str]] = {
     "uq_departments_tenant_code": (("code",), "DUPLICATE"),
     "tenants_slug_key": (("slug",), "DUPLICATE"),
     "uq_api_clients_tenant_name": (("name",), "DUPLICATE"),
+    "uq_procedures_tenant_code": (("definition", "code"), "DUPLICATE"),
+    "uq_procedure_versions_number": (("definition", "code"), "DUPLICATE"),
 }
 
 

@@ -17,8 +17,10 @@ from domain.clients.models import ApiClient
 from domain.events.models import Event
 from domain.idempotency.models import IdempotencyKey
 from domain.files.models import StoredFile
+from domain.procedures.models import Procedure, ProcedureVersion
+from domain.requests.models import Request, RequestCounter, RequestMessage
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "StoredFile", "Tenant", "metadata"]
+__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "Procedure", "ProcedureVersion", "Request", "RequestCounter", "RequestMessage", "StoredFile", "Tenant", "metadata"]

@@ -12,6 +12,8 @@ from resolvers.citizens import CitizenMutation, CitizenQuery
 from resolvers.clients import ClientMutation, ClientQuery
 from resolvers.files import FileMutation, FileQuery
 from resolvers.node import fetch_node
+from resolvers.procedures import ProcedureMutation, ProcedureQuery
+from resolvers.requests import RequestMutation, RequestQuery
 from resolvers.tenancy import TenancyMutation, TenancyQuery
 from schema.common import Node
 
@@ -35,8 +37,8 @@ class NodeQuery:
         return [fetch_node(info.context, i) for i in ids]  # type: ignore[misc]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery]
-MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation, AppointmentMutation]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery, ProcedureQuery, RequestQuery]
+MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation, AppointmentMutation, ProcedureMutation, RequestMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))
 Mutation = merge_types("Mutation", tuple(MUTATION_TYPES))

@@ -185,6 +185,10 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
         await _ensure_citizens(session, tenant, citizens if spec["slug"] == "demo" else citizens // 5, password_hash)
         if spec["slug"] == "demo":
             await seed_appointments(session, system_principal(tenant.id), departments)
+            from seeds.catalogue import seed_demo_requests, seed_procedures
+
+            await seed_procedures(session, tenant)
+            await seed_demo_requests(session, tenant, DEMO_CITIZEN["email"])
     await seed_demo_api_clients(session)
     await session.commit()
     log.info("demo data ready")

@@ -1,0 +1,1 @@
+"""Procedures as data: versioned definitions (form, workflow, SLA, routing) loaded without code."""
