@@ -18,6 +18,7 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -111,6 +112,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaxTokensLimiter(max_token_count=settings.max_tokens),
         ErrorFormatter(),
         MetricsExtension,
+        # validated documents are cached (front-ends send the same few operations over
+        # and over); a document's errors are the same every time, so the limits still hold.
+        # (Strawberry's ParserCache is not used: it raises parse errors outside the error
+        # formatting, so a syntax error would lose its extensions.code.)
+        ValidationCache(maxsize=512),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection())
