@@ -57,6 +57,7 @@ def create_engine(url: str, pool_size: int = 10, max_overflow: int = 10) -> Asyn
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        hide_parameters=True,  # bound values are personal data: keep them out of exception texts and logs
         connect_args={"server_settings": {"application_name": "guichet", "timezone": "UTC"}},
     )
 

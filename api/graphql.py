@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult as GraphQLExecutionResult, GraphQLError, StringValueNode
+from graphql.language import Visitor, visit
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
 from strawberry.extensions import (
     DisableIntrospection,
+    SchemaExtension,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -94,6 +97,63 @@ class ErrorFormatter(MaskErrors):
         return out
 
 
+# PostgreSQL cannot store NUL in text (nor can UTF-8 encode a lone surrogate): refuse them up front
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable_path(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return path if _UNSTORABLE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable_path(key, path + (str(key),)) or _unstorable_path(item, path + (str(key),))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = _unstorable_path(item, path)
+            if found:
+                return found
+    return None
+
+
+class _LiteralFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.node: StringValueNode | None = None
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+        if self.node is None and _UNSTORABLE.search(node.value):
+            self.node = node
+        return None
+
+
+class RefuseUnstorableText(SchemaExtension):
+    """A NUL byte or lone surrogate in a variable or a string literal is BAD_USER_INPUT / INVALID_CHARACTER."""
+
+    def on_execute(self):  # type: ignore[override]
+        ec = self.execution_context
+        if ec.graphql_document is not None:
+            self._refuse(ec)
+        yield
+
+    @staticmethod
+    def _refuse(ec: Any) -> None:
+        locale = getattr(ec.context, "locale", "fr")
+        path = _unstorable_path(ec.variables or {}, ())
+        finder = _LiteralFinder()
+        if path is None:
+            visit(ec.graphql_document, finder)
+            if finder.node is None:
+                return
+        error = GraphQLError(
+            translate("INVALID_CHARACTER", locale),
+            nodes=[finder.node] if finder.node else None,
+            extensions={"code": "BAD_USER_INPUT", "reason": "INVALID_CHARACTER", "field": list(path) if path else None},
+        )
+        ec.result = GraphQLExecutionResult(data=None, errors=[error])  # execution is skipped
+
+
 class GuichetSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         for error in errors:
@@ -110,6 +170,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         QueryDepthLimiter(max_depth=settings.max_query_depth),
         MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         MaxTokensLimiter(max_token_count=settings.max_tokens),
+        RefuseUnstorableText,
         ErrorFormatter(),
         MetricsExtension,
         # validated documents are cached (front-ends send the same few operations over

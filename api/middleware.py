@@ -12,6 +12,20 @@ from api.logs import request_id_var
 access_log = logging.getLogger("guichet.access")
 
 
+# path parameters that are credentials (signed download links): logged as their name only
+SECRET_PATH_PARAMS = ("token",)
+
+
+def _loggable_path(scope) -> str | None:
+    path = scope.get("path")
+    params = scope.get("path_params") or {}
+    for name in SECRET_PATH_PARAMS:
+        value = params.get(name)
+        if path and isinstance(value, str) and value:
+            path = path.replace(value, "{" + name + "}")
+    return path
+
+
 class RequestIdMiddleware:
     """Reuse a sane incoming ``X-Request-ID`` or make one; echo it; log one line a request."""
 
@@ -42,7 +56,7 @@ class RequestIdMiddleware:
                 "request",
                 extra={
                     "method": scope.get("method"),
-                    "path": scope.get("path"),
+                    "path": _loggable_path(scope),
                     "status": status["code"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },

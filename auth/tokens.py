@@ -110,6 +110,7 @@ def verify_token(keys: TokenKeys, token: str) -> Principal:
             roles=frozenset() if kind is PrincipalKind.CITIZEN else roles,
             departments=departments,
             token_id=claims["jti"],
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
     except (ValueError, TypeError) as exc:
         raise InvalidToken("invalid claim value") from exc

@@ -60,6 +60,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le fuseau horaire « {value} » est inconnu (exemple : Europe/Paris).",
         "en": "The time zone \"{value}\" is unknown (example: Europe/Paris).",
     },
+    "INVALID_CHARACTER": {
+        "fr": "Le texte contient un caractère non autorisé (caractère nul ou invalide).",
+        "en": "The text contains a character that is not allowed (null or invalid character).",
+    },
     "INVALID_ID": {
         "fr": "L'identifiant fourni n'est pas valide.",
         "en": "The identifier is not valid.",

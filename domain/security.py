@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from domain.errors import Forbidden, NotAuthenticated
 
@@ -38,6 +39,7 @@ class Principal:
     roles: frozenset[Role] = frozenset()
     departments: frozenset[uuid.UUID] = field(default_factory=frozenset)
     token_id: str | None = None
+    expires_at: datetime | None = None  # of the access token (None: API key, CLI, seeds)
 
     @property
     def is_citizen(self) -> bool:

@@ -23,10 +23,11 @@ class AuthQuery:
         p = info.context.principal
         if p is None:
             return None
-        type_name = {DomainKind.CITIZEN: "Citizen", DomainKind.AGENT: "Agent"}.get(p.kind)
+        type_name = {DomainKind.CITIZEN: "Citizen", DomainKind.AGENT: "Agent", DomainKind.CLIENT: "ApiClient"}[p.kind]
         return Viewer(
             kind=PrincipalKind(p.kind),
-            subject_id=to_global_id(type_name, p.subject_id) if type_name else strawberry.ID(str(p.subject_id)),
+            subject_id=to_global_id(type_name, p.subject_id),
+            token_expires_at=p.expires_at,
             roles=sorted((Role(r) for r in p.roles), key=lambda r: r.value),
             department_ids=[to_global_id("Department", d) for d in sorted(p.departments)],
         )

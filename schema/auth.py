@@ -29,7 +29,7 @@ class LoginPayload:
 @strawberry.type(description="Who the token belongs to.")
 class Viewer:
     kind: PrincipalKind  # type: ignore[valid-type]
-    subject_id: strawberry.ID = strawberry.field(description="Global ID of the agent or citizen (API clients: raw id).")
+    subject_id: strawberry.ID = strawberry.field(description="Global ID of the Agent, Citizen or ApiClient.")
     roles: list[Role]  # type: ignore[valid-type]
     department_ids: list[strawberry.ID]
     token_expires_at: dt.datetime | None = None

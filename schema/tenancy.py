@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from typing import Any
+
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from domain.errors import Forbidden
 from domain.tenancy import models
 from domain.tenancy.services import load_agent_department_ids, load_departments
 from schema.common import Node, UserError, to_global_id
@@ -62,13 +66,26 @@ class Department(Node):
         )
 
 
+class StaffOnly(BasePermission):
+    """Staff directory fields: a citizen reaching an Agent (assignee, message author) sees its name only."""
+
+    message = "FORBIDDEN"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal is not None and not principal.is_citizen
+
+    def on_unauthorized(self) -> None:
+        raise Forbidden()
+
+
 @strawberry.type(description="A member of staff of the local authority.")
 class Agent(Node):
-    email: str
+    email: str = strawberry.field(permission_classes=[StaffOnly], description="Staff only.")
     given_name: str
     family_name: str
-    roles: list[Role]  # type: ignore[valid-type]
-    active: bool
+    roles: list[Role] = strawberry.field(permission_classes=[StaffOnly], description="Staff only.")  # type: ignore[valid-type]
+    active: bool = strawberry.field(permission_classes=[StaffOnly], description="Staff only.")
     version: int
     created_at: datetime
     _model: strawberry.Private[models.Agent]
@@ -77,7 +94,7 @@ class Agent(Node):
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
 
-    @strawberry.field(description="Departments the agent belongs to.")
+    @strawberry.field(description="Departments the agent belongs to (staff only).", permission_classes=[StaffOnly])
     async def departments(self, info: Info) -> list[Department]:
         ids = await info.context.loader("agent_department_ids", load_agent_department_ids).load(self._model.id)
         deps = await info.context.loader("department", load_departments).load_many(ids)
