@@ -1,7 +1,8 @@
 """Benchmarks: ``python -m bench <scenario> [options]``. Never run as tests.
 
 Each scenario module exposes ``add_arguments(parser)`` and ``async run(args) -> str`` (Markdown);
-the text is printed and written to bench/results/<scenario>-<timestamp>.md.
+the text is printed and written to bench/results/<scenario>-<timestamp>.md. Older modules with
+their own ``main()`` (bench/requests.py, bench/appointments.py, ...) run as ``python -m bench <module>``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import sys
+from pathlib import Path
 
 from bench import runner
 
@@ -17,7 +20,22 @@ SCENARIOS = {
 }
 
 
+def legacy(name: str) -> bool:
+    """Scenarios written before the registry (bench/requests.py, ...) keep their own ``main()``:
+    ``python -m bench requests --citizens 1000`` runs ``bench.requests.main()`` with those options."""
+    if name in SCENARIOS or not (Path(__file__).parent / f"{name}.py").is_file():
+        return False
+    module = importlib.import_module(f"bench.{name}")
+    if not callable(getattr(module, "main", None)):
+        return False
+    sys.argv = [f"python -m bench {name}", *sys.argv[2:]]
+    module.main()
+    return True
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and legacy(sys.argv[1]):
+        return
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="scenario", required=True)
     modules = {}
