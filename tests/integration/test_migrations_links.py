@@ -1,0 +1,70 @@
+"""0008_links joins the context heads: upgrade from an empty database, downgrade to the heads, upgrade again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from alembic import command
+
+from api import db
+
+PARENTS = {"0002_requests", "0003_appointments", "0004_files", "0005_integrations"}
+
+
+@pytest.fixture
+async def empty_database(server_url):
+    name = f"guichet_links_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(db.to_plain_url(server_url))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    yield db.with_database(server_url, name)
+    conn = await asyncpg.connect(db.to_plain_url(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def _fetch(url: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(db.to_plain_url(url))
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+async def _versions(url: str) -> set[str]:
+    return {r["version_num"] for r in await _fetch(url, "SELECT version_num FROM alembic_version")}
+
+
+async def _request_fk(url: str) -> list[str]:
+    rows = await _fetch(
+        url,
+        "SELECT conname, confdeltype::text AS confdeltype FROM pg_constraint WHERE conrelid = 'appointments'::regclass AND contype = 'f' "
+        "AND conname = 'fk_appointments_request_id'",
+    )
+    return [f"{r['conname']}:{r['confdeltype']}" for r in rows]
+
+
+async def test_upgrade_from_empty_then_down_to_the_heads_and_up_again(empty_database):
+    url = empty_database
+    # when an empty database is migrated to the heads
+    await asyncio.to_thread(db.migrate, url)
+    # then the single head is the merge, and the foreign key is there (n = ON DELETE SET NULL)
+    assert db.head_revisions() == {"0008_links"}
+    assert await _versions(url) == {"0008_links"}
+    assert await _request_fk(url) == ["fk_appointments_request_id:n"]
+    # when the merge is downgraded (to one of its parents: only 0008 is undone)
+    await asyncio.to_thread(command.downgrade, db.alembic_config(url), "0002_requests")
+    # then the four context heads are current again and the foreign key is gone
+    assert await _versions(url) == PARENTS
+    assert await _request_fk(url) == []
+    # and upgrading again restores it
+    await asyncio.to_thread(db.migrate, url)
+    assert await _versions(url) == {"0008_links"}
+    assert await _request_fk(url) == ["fk_appointments_request_id:n"]
