@@ -3,31 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
-import pytest
 from alembic import command
 
 from api import db
+from tests.api.test_http import empty_database  # noqa: F401 - fixture: a database with no table
 
 PARENTS = {"0002_requests", "0003_appointments", "0004_files", "0005_integrations"}
-
-
-@pytest.fixture
-async def empty_database(server_url):
-    name = f"guichet_links_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(db.to_plain_url(server_url))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    yield db.with_database(server_url, name)
-    conn = await asyncpg.connect(db.to_plain_url(server_url))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def _fetch(url: str, sql: str) -> list[asyncpg.Record]:
