@@ -7,6 +7,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from api.app import create_app
 from domain.events.models import Event
 from domain.files.models import StoredFile
 from domain.requests.models import Request
@@ -15,7 +16,6 @@ from tests.api.test_files import _app_settings, fetch, gql_on, raw_id, upload
 from tests.api.test_inbox import count_statements
 from tests.files_helpers import pdf_bytes, png_bytes
 from tests.procedure_fixtures import GOOD_ANSWERS, add_department, make_citizen, permit, publish
-from api.app import create_app
 
 SUBMIT = """
 mutation($input: RequestSubmitInput!) {
