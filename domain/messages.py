@@ -379,6 +379,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Ce fichier est déjà joint à un autre dossier.",
         "en": "This file is already attached to something else.",
     },
+    # links between contexts (requests <-> files, requests <-> appointments)
+    "TRIGGERED_TRANSITION_HAS_ROLES": {
+        "fr": "Une transition déclenchée automatiquement (trigger) ne peut pas avoir de rôles.",
+        "en": "A transition taken automatically (trigger) cannot have roles.",
+    },
+    "TOO_MANY_FILES": {
+        "fr": "Vous pouvez joindre {max} fichiers au plus à la fois.",
+        "en": "You can attach at most {max} files at a time.",
+    },
+    "REQUEST_CITIZEN_MISMATCH": {
+        "fr": "Cette demande concerne un autre usager : le rendez-vous doit être pris pour l'usager de la demande.",
+        "en": "This request belongs to another person: the appointment must be for the request's citizen.",
+    },
 }
 
 

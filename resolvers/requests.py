@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.requests import services
+from domain.requests.attachments import attach_files
 from resolvers.base import run_mutation
 from resolvers.node import register_node
 from schema.common import Connection, decode_id, input_to_data
@@ -17,6 +18,7 @@ from schema.requests import (
     InboxOrder,
     Request,
     RequestAssignInput,
+    RequestAttachInput,
     RequestMarkReadInput,
     RequestMessage,
     RequestMessagePayload,
@@ -138,6 +140,17 @@ class RequestMutation:
             return await services.transition_request(
                 s, ctx.principal, decode_id(input.id, "Request"), input.version, input.transition, input.inputs, input.answers
             )
+
+        return await run_mutation(ctx, action, RequestPayload, "request", Request.from_model)
+
+    @strawberry.mutation(description="Join uploaded documents to a request (its citizen, or an agent); shown on the timeline.")
+    async def request_attach(self, info: Info, input: RequestAttachInput) -> RequestPayload:
+        ctx = info.context
+
+        async def action(s):
+            request_id = decode_id(input.request_id, "Request", ("request_id",))
+            file_ids = _ids(input.file_ids, "StoredFile", "file_ids") or []
+            return await attach_files(s, ctx.principal, request_id, file_ids, input.version)
 
         return await run_mutation(ctx, action, RequestPayload, "request", Request.from_model)
 

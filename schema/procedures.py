@@ -55,6 +55,11 @@ class WorkflowTransition:
     roles: list[str] = strawberry.field(description="CITIZEN (the request's own citizen), AGENT, SUPERVISOR, ADMIN.")
     required_inputs: list[str] = strawberry.field(description="Keys that `requestTransition(input: {inputs})` must carry, e.g. reason.")
     notify_citizen: bool
+    trigger: str | None = strawberry.field(
+        default=None,
+        description="Set when the system takes this transition by itself on an event of another context "
+        "(APPOINTMENT_BOOKED, APPOINTMENT_CANCELLED, APPOINTMENT_HONOURED, APPOINTMENT_NO_SHOW); `roles` is then empty.",
+    )
 
     @classmethod
     def of(cls, t: dict[str, Any]) -> WorkflowTransition:
@@ -63,9 +68,10 @@ class WorkflowTransition:
             label=LocalizedText.of(t.get("label")),
             from_states=transition_sources(t),
             to_state=t["to"],
-            roles=list(t["roles"]),
+            roles=list(t.get("roles") or []),
             required_inputs=list(t.get("requiredInputs") or []),
             notify_citizen=bool(t.get("notifyCitizen")),
+            trigger=t.get("trigger"),
         )
 
 

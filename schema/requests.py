@@ -17,10 +17,14 @@ from domain.procedures.rules import state_of
 from domain.procedures.services import load_procedure_versions, load_procedures
 from domain.requests import models
 from domain.requests import services
+from domain.requests.appointments import load_request_appointments
+from domain.requests.attachments import load_request_attachments
 from domain.requests.models import RANK_PRIORITY
 from domain.security import require_principal
 from domain.tenancy.services import load_agents, load_departments
+from schema.appointments import Appointment
 from schema.citizens import Citizen
+from schema.files import StoredFile
 from schema.common import Connection, Node, UserError, connection_from_page, to_global_id
 from schema.procedures import Procedure, ProcedureVersion, WorkflowState, WorkflowTransition
 from schema.request_enums import Channel, InboxOrderField, OrderDirection, Priority, RequestStatus
@@ -36,6 +40,11 @@ _KIND = {
     "request.rated": "RATED",
     "request.priority_changed": "PRIORITY",
     "request.attachment_added": "ATTACHMENT",
+    "request.appointment_booked": "APPOINTMENT",
+    "request.appointment_rescheduled": "APPOINTMENT",
+    "request.appointment_cancelled": "APPOINTMENT",
+    "request.appointment_honoured": "APPOINTMENT",
+    "request.appointment_no_show": "APPOINTMENT",
 }
 
 
@@ -43,7 +52,8 @@ _KIND = {
 class TimelineEntry:
     id: strawberry.ID
     kind: str = strawberry.field(
-        description="DRAFT_SAVED, SUBMITTED, TRANSITION, ASSIGNMENT, PRIORITY, MESSAGE, NOTE, RATED, ATTACHMENT (or the event type)."
+        description="DRAFT_SAVED, SUBMITTED, TRANSITION, ASSIGNMENT, PRIORITY, MESSAGE, NOTE, RATED, ATTACHMENT, "
+        "APPOINTMENT (booked, rescheduled, cancelled, honoured, no_show: see eventType) (or the event type)."
     )
     event_type: str
     occurred_at: datetime
@@ -196,6 +206,24 @@ class Request(Node):
         name, batch = _last_event_loader(info.context.principal)
         return self._related(info, name, batch, self._model.id, TimelineEntry.from_model)
 
+    @strawberry.field(description="Documents joined to the request (form `file` answers and requestAttach), oldest first.")
+    def attachments(self, info: Info) -> list[StoredFile]:
+        return self._related_list(info, "request_attachments", load_request_attachments, StoredFile.from_model)
+
+    @strawberry.field(description="Appointments booked for this request (appointmentBook with requestId), by start time.")
+    def appointments(self, info: Info) -> list[Appointment]:
+        return self._related_list(info, "request_appointments", load_request_appointments, Appointment.from_model)
+
+    def _related_list(self, info: Info, name: str, batch: Any, to_type: Callable[[Any], Any]) -> Any:
+        """Like _related, for one-to-many relations (a list per request, empty when none)."""
+        if self._pre is not None and name in self._pre:
+            return [to_type(r) for r in self._pre[name].get(self._model.id, [])]
+
+        async def later() -> Any:
+            return [to_type(r) for r in await info.context.loader(name, batch).load(self._model.id)]
+
+        return later()
+
     @strawberry.field
     def satisfaction(self) -> Satisfaction | None:
         m = self._model
@@ -290,6 +318,10 @@ async def prefetch_page(info: Info, rows: list[models.Request]) -> dict[str, dic
         plan("department", load_departments, (r.department_id for r in rows))
     if "assignee" in wanted:
         plan("agent", load_agents, (r.assignee_id for r in rows))
+    if "attachments" in wanted:
+        plan("request_attachments", load_request_attachments, (r.id for r in rows))
+    if "appointments" in wanted:
+        plan("request_appointments", load_request_appointments, (r.id for r in rows))
     if "lastTimelineEntry" in wanted:
         name, batch = _last_event_loader(ctx.principal)
         plan(name, batch, (r.id for r in rows))
@@ -336,6 +368,13 @@ class RequestTransitionInput:
     transition: str = strawberry.field(description="Transition name, e.g. accept, reject, cancel, answer.")
     inputs: JSON | None = strawberry.field(default=None, description="Required inputs of the transition, e.g. {reason: ...}; `comment` is always kept.")
     answers: JSON | None = strawberry.field(default=None, description="Citizens answering a WAITING_FOR_CITIZEN state: the answers to change (merged; null removes one).")
+
+
+@strawberry.input(description="Join documents to a request: its citizen, or an agent of the tenant. Upload them first with fileUpload (purpose ATTACHMENT).")
+class RequestAttachInput:
+    request_id: strawberry.ID
+    file_ids: list[strawberry.ID] = strawberry.field(description="StoredFile IDs from fileUpload (at most 20).")
+    version: int | None = strawberry.field(default=None, description="The version you read (optional); stale -> CONFLICT.")
 
 
 @strawberry.input(description="Assign (assigneeId null = unassign) and/or move to a department.")

@@ -179,8 +179,11 @@ class Appointment(SQLModel, table=True):
     agenda_id: uuid.UUID = _fk("agendas.id", ondelete="RESTRICT", index=False)
     appointment_type_id: uuid.UUID = _fk("appointment_types.id", ondelete="RESTRICT")
     citizen_id: uuid.UUID = _fk("citizens.id", ondelete="RESTRICT", index=False)
-    # the request this appointment belongs to (foreign key added when the requests table exists)
-    request_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True, index=True))
+    # the request this appointment belongs to (migration 0008_links adds the foreign key)
+    request_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("requests.id", ondelete="SET NULL", name="fk_appointments_request_id"), nullable=True, index=True),
+    )
     code: str = Field(max_length=12)
     status: str = Field(
         default=AppointmentStatus.BOOKED.value,

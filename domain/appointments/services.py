@@ -40,6 +40,7 @@ from domain.base import utcnow
 from domain.citizens.models import Citizen
 from domain.errors import Collector, DomainValidationError, FieldError, Forbidden, register_constraint
 from domain.events.services import record_event
+from domain.requests.appointments import check_request_for_booking, on_appointment_change
 from domain.pagination import Page, paginate
 from domain.security import Principal, PrincipalKind, require_citizen, require_principal, require_staff
 from domain.tenancy.models import Tenant
@@ -462,6 +463,8 @@ async def book(session: AsyncSession, principal: Principal | None, data: dict[st
         for fe in rules.answer_errors(atype.questions, data.get("answers")):
             errors.errors.append(fe)
     subject = _clean_text(data, "subject", 2000, errors, bool(agenda and agenda.requires_subject))
+    if data.get("request_id") is not None:
+        await check_request_for_booking(session, p, data["request_id"], citizen_id, errors)
     errors.raise_if_any()
     assert agenda is not None and atype is not None and slot is not None
     appointment = Appointment(
@@ -489,6 +492,7 @@ async def book(session: AsyncSession, principal: Principal | None, data: dict[st
         appointment.overrides = overrides + capacity_override
         event.payload = {**event.payload, "overrides": appointment.overrides}
         await session.flush()
+    await on_appointment_change(session, p, appointment, "booked")
     return appointment
 
 
@@ -567,6 +571,7 @@ async def reschedule(
         overrides=overrides + overrides_cap, reminders=rules.reminders(slot.starts_at, now),
     )
     await session.flush()
+    await on_appointment_change(session, p, appointment, "rescheduled")
     return appointment
 
 
@@ -596,6 +601,7 @@ async def cancel(
     _touch(appointment, now)
     _event(session, p, appointment, "cancelled", by=p.kind.value, after_deadline=late, has_reason=bool(reason))
     await session.flush()
+    await on_appointment_change(session, p, appointment, "cancelled")
     return appointment
 
 
@@ -614,8 +620,10 @@ async def mark(
     await session.execute(sa.delete(AppointmentCitizenSeat).where(AppointmentCitizenSeat.appointment_id == appointment.id))
     appointment.status = status.value
     _touch(appointment, now)
-    _event(session, p, appointment, "honoured" if status is AppointmentStatus.HONOURED else "no_show")
+    kind = "honoured" if status is AppointmentStatus.HONOURED else "no_show"
+    _event(session, p, appointment, kind)
     await session.flush()
+    await on_appointment_change(session, p, appointment, kind)
     return appointment
 
 

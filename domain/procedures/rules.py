@@ -28,6 +28,8 @@ CHANNELS = ("WEB", "APP", "COUNTER", "PHONE", "EMAIL", "POST")
 ASSURANCE_LEVELS = ("DECLARED", "VERIFIED_AT_COUNTER", "FRANCECONNECT")
 TRANSITION_ROLES = ("CITIZEN", "AGENT", "SUPERVISOR", "ADMIN")
 PRIORITIES = ("URGENT", "HIGH", "NORMAL", "LOW")
+# Events of another context that take a transition by themselves (no one takes it by hand).
+TRIGGERS = ("APPOINTMENT_BOOKED", "APPOINTMENT_CANCELLED", "APPOINTMENT_HONOURED", "APPOINTMENT_NO_SHOW")
 WIDGETS = (
     "text", "textarea", "number", "date", "select", "radio", "checkboxes", "boolean",
     "address", "file", "profile", "email", "phone",
@@ -147,6 +149,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                                     "options": {"type": "object", "additionalProperties": _LOCALIZED},
                                     "profileField": {"enum": list(PROFILE_FIELDS)},
                                     "accept": {"type": "array", "items": {"type": "string"}},
+                                    "maxBytes": {"type": "integer", "minimum": 1},
                                 },
                             },
                         },
@@ -180,7 +183,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "required": ["name", "from", "to", "roles"],
+                        "required": ["name", "from", "to"],
                         "additionalProperties": False,
                         "properties": {
                             "name": _NAME,
@@ -192,6 +195,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                             "roles": {"type": "array", "items": {"enum": list(TRANSITION_ROLES)}, "minItems": 1},
                             "requiredInputs": {"type": "array", "items": _NAME, "uniqueItems": True},
                             "notifyCitizen": {"type": "boolean"},
+                            "trigger": {"enum": list(TRIGGERS)},
                         },
                     },
                 },
@@ -308,6 +312,10 @@ def validate_definition(
     seen_names: set[tuple[str, str]] = set()
     for index, transition in enumerate(workflow["transitions"]):
         where = ["workflow", "transitions", index]
+        if "trigger" in transition and "roles" in transition:
+            errors.add(_path(prefix, where + ["roles"]), "TRIGGERED_TRANSITION_HAS_ROLES")
+        elif "trigger" not in transition and "roles" not in transition:
+            errors.add(_path(prefix, where + ["roles"]), "REQUIRED")
         if transition["to"] not in known:
             errors.add(_path(prefix, where + ["to"]), "UNKNOWN_STATE", name=transition["to"])
         sources = transition_sources(transition)
@@ -363,7 +371,16 @@ def state_of(definition: dict[str, Any], code: str) -> dict[str, Any] | None:
 
 
 def transitions_from(definition: dict[str, Any], state: str) -> list[dict[str, Any]]:
-    return [t for t in definition["workflow"]["transitions"] if state in transition_sources(t)]
+    """Transitions people may take from ``state`` (triggered ones are left out: the system takes them)."""
+    return [t for t in definition["workflow"]["transitions"] if state in transition_sources(t) and "trigger" not in t]
+
+
+def triggered_transition(definition: dict[str, Any], state: str, trigger: str) -> dict[str, Any] | None:
+    """The transition that ``trigger`` (e.g. APPOINTMENT_BOOKED) takes from ``state``, if any."""
+    return next(
+        (t for t in definition["workflow"]["transitions"] if t.get("trigger") == trigger and state in transition_sources(t)),
+        None,
+    )
 
 
 def condition_holds(condition: dict[str, Any] | None, answers: dict[str, Any]) -> bool:

@@ -48,6 +48,7 @@ from domain.requests.models import (
     RequestMessage,
     RequestStatus,
 )
+from domain.requests.attachments import check_and_claim, wanted_from_answers
 from domain.requests.rules import ASSURANCE_ORDER, format_reference, search_document, validate_answers
 from domain.security import Principal, require_principal, require_staff
 from domain.tenancy.models import Agent, Department, Tenant
@@ -171,6 +172,7 @@ async def save_draft(session: AsyncSession, principal: Principal | None, data: d
         if draft.status != RequestStatus.DRAFT.value:
             raise DomainValidationError.single(("id",), "NOT_A_DRAFT")
         _check_version(draft, data.get("version"))
+        await _claim_answer_files(session, p, await _definition(session, draft), answers, draft)
         draft.answers = answers
         draft.version += 1
         _event(session, p, draft, "request.draft_saved", True)
@@ -193,6 +195,7 @@ async def save_draft(session: AsyncSession, principal: Principal | None, data: d
         raise DomainValidationError.single(("channel",), "CHANNEL_NOT_ACCEPTED", channel=draft.channel)
     session.add(draft)
     await session.flush()
+    await _claim_answer_files(session, p, version.definition, answers, draft)
     _event(session, p, draft, "request.draft_saved", True, procedure=procedure.code)
     await session.flush()
     return draft
@@ -253,13 +256,14 @@ async def submit_request(session: AsyncSession, principal: Principal | None, dat
         raise DomainValidationError.single(("answers",), "INVALID_ANSWER", detail="an object is expected")
     answers = {**prefill_values(definition, citizen_profile(citizen)), **given}
     answers = validate_answers(definition, answers)
+    request = draft or Request(tenant_id=p.tenant_id, created_by_type=p.kind.value, created_by_id=p.subject_id)
+    attachments = await _check_answer_files(session, p, definition, answers, request.id, citizen.id)
 
     tenant = await session.get(Tenant, p.tenant_id)
     now = utcnow()
     state_code = initial_state(definition)
     state = state_of(definition, state_code)
     priority = Priority(data.get("priority") or definition.get("priority") or Priority.NORMAL.value)
-    request = draft or Request(tenant_id=p.tenant_id, created_by_type=p.kind.value, created_by_id=p.subject_id)
     request.procedure_id = procedure.id
     request.procedure_version_id = version.id
     request.citizen_id = citizen.id
@@ -293,8 +297,33 @@ async def submit_request(session: AsyncSession, principal: Principal | None, dat
         to_state=state_code,
         status=request.status,
     )
+    await _claim_answer_files(session, p, definition, answers, request, checked=attachments)
     await session.flush()
     return request
+
+
+async def _check_answer_files(
+    session: AsyncSession, p: Principal, definition: dict[str, Any], answers: dict[str, Any],
+    request_id: uuid.UUID, citizen_id: uuid.UUID,
+) -> list[Any]:
+    """Check the ids of the form's ``file`` answers (nothing written); raise the problems."""
+    errors = Collector()
+    wanted = wanted_from_answers(definition, answers, errors)
+    await check_and_claim(session, p, wanted, request_id=request_id, citizen_id=citizen_id, errors=errors, claim=False)
+    errors.raise_if_any()
+    return wanted
+
+
+async def _claim_answer_files(
+    session: AsyncSession, p: Principal, definition: dict[str, Any], answers: dict[str, Any], request: Request,
+    checked: list[Any] | None = None,
+) -> None:
+    """Claim the uploads named in ``file`` answers for ``request`` (checked again, rows locked)."""
+    errors = Collector()
+    wanted = checked if checked is not None else wanted_from_answers(definition, answers, errors)
+    if wanted or errors.errors:
+        await check_and_claim(session, p, wanted, request_id=request.id, citizen_id=request.citizen_id, errors=errors)
+    errors.raise_if_any()
 
 
 def _local_year(now: datetime, tenant: Tenant | None) -> int:
@@ -362,7 +391,9 @@ async def transition_request(
             raise DomainValidationError.single(("answers",), "INVALID_ANSWER", detail="an object is expected")
         # Only the fields sent are changed (null removes an answer); the whole is validated again.
         merged = {k: v for k, v in {**request.answers, **answers}.items() if v is not None}
-        request.answers = validate_answers(definition, merged)
+        validated = validate_answers(definition, merged)
+        await _claim_answer_files(session, p, definition, validated, request)
+        request.answers = validated
         changed_answers = True
     target = state_of(definition, transition["to"])
     previous = request.state

@@ -108,23 +108,21 @@ async def test_citizen_books_with_answers_and_gets_a_code_and_events(gql, tenant
     assert event.payload["code"] == appointment["code"] and event.actor_type == "citizen"
 
 
-async def test_agent_books_on_behalf_by_phone_and_the_request_is_kept(gql, tenant):
+async def test_agent_books_on_behalf_by_phone(gql, tenant):
     ids = await make_agenda(gql, tenant)
     citizen = await make_citizen(gql, tenant)
-    request_gid = "UmVxdWVzdDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwNDI"  # Request:...0042
-    result = await gql(
-        BOOK,
-        {
-            "input": {
-                "agendaId": ids["agenda"], "appointmentTypeId": ids["type"], "startsAt": iso(local(days_ahead(5), 11)),
-                "citizenId": citizen, "channel": "PHONE", "requestId": request_gid,
-            }
-        },
-        token=tenant.tokens["AGENT"],
-    )
+    request_gid = "UmVxdWVzdDowMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwNDI"  # Request:...0042, no such request
+    data = {
+        "agendaId": ids["agenda"], "appointmentTypeId": ids["type"], "startsAt": iso(local(days_ahead(5), 11)),
+        "citizenId": citizen, "channel": "PHONE",
+    }
+    # an unknown request is refused (linked requests: tests/api/test_request_links.py)
+    unknown = await gql(BOOK, {"input": {**data, "requestId": request_gid}}, token=tenant.tokens["AGENT"])
+    assert [(e["field"], e["code"]) for e in unknown.data["appointmentBook"]["userErrors"]] == [(["requestId"], "NOT_FOUND")]
+    result = await gql(BOOK, {"input": data}, token=tenant.tokens["AGENT"])
     appointment = (await ok(result, "appointmentBook"))["appointment"]
     assert appointment["channel"] == "PHONE"
-    assert appointment["requestId"] == request_gid
+    assert appointment["requestId"] is None
     # an analyst may not book
     refused = await gql(
         BOOK,

@@ -80,7 +80,7 @@ def _path_to_outcome(definition):
             return path
         for t in wf["transitions"]:
             sources = [t["from"]] if isinstance(t["from"], str) else t["from"]
-            if state in sources and set(t["roles"]) & {"AGENT", "SUPERVISOR"} and t["to"] not in seen:
+            if state in sources and set(t.get("roles", [])) & {"AGENT", "SUPERVISOR"} and t["to"] not in seen:
                 seen.add(t["to"])
                 queue.append((t["to"], path + [t]))
     raise AssertionError(f"no outcome for {definition['code']}")

@@ -9,7 +9,15 @@ import pytest
 
 from domain.errors import DomainValidationError
 from domain.procedures.calendar import add_business_days, due_at, is_business_day
-from domain.procedures.rules import condition_holds, role_allowed, route, validate_definition, visible_answers
+from domain.procedures.rules import (
+    condition_holds,
+    role_allowed,
+    route,
+    transitions_from,
+    triggered_transition,
+    validate_definition,
+    visible_answers,
+)
 from domain.requests.rules import format_reference, search_document, validate_answers
 from tests.procedure_fixtures import PERMIT, permit
 
@@ -75,3 +83,30 @@ def test_valid_definition_passes_and_transition_from_unknown_state_is_located():
     assert [(e.field, e.code) for e in exc.value.errors] == [
         (("definition", "workflow", "transitions", "4", "from", "1"), "UNKNOWN_STATE")
     ]
+
+
+def test_triggered_transitions_are_checked_and_taken_by_the_system_only():
+    definition = permit()
+    transitions = definition["workflow"]["transitions"]
+    transitions.append({"name": "booked", "from": "submitted", "to": "review", "trigger": "APPOINTMENT_BOOKED"})
+    validate_definition(definition, {"accueil", "voirie"})
+    # nobody takes it by hand; the trigger finds it from its source state only
+    assert "booked" not in [t["name"] for t in transitions_from(definition, "submitted")]
+    assert triggered_transition(definition, "submitted", "APPOINTMENT_BOOKED")["name"] == "booked"
+    assert triggered_transition(definition, "review", "APPOINTMENT_BOOKED") is None
+    assert triggered_transition(definition, "submitted", "APPOINTMENT_CANCELLED") is None
+    # a trigger with roles, a transition with neither, an unknown trigger: each located
+    transitions[-1]["roles"] = ["AGENT"]
+    del transitions[0]["roles"]
+    with pytest.raises(DomainValidationError) as exc:
+        validate_definition(definition, {"accueil", "voirie"})
+    last = str(len(transitions) - 1)
+    assert [(e.field, e.code) for e in exc.value.errors] == [
+        (("definition", "workflow", "transitions", "0", "roles"), "REQUIRED"),
+        (("definition", "workflow", "transitions", last, "roles"), "TRIGGERED_TRANSITION_HAS_ROLES"),
+    ]
+    unknown = permit()
+    unknown["workflow"]["transitions"].append({"name": "x", "from": "submitted", "to": "review", "trigger": "PAYMENT_RECEIVED"})
+    with pytest.raises(DomainValidationError) as exc:
+        validate_definition(unknown, {"accueil", "voirie"})
+    assert [(e.field[-1], e.code) for e in exc.value.errors] == [("trigger", "INVALID_DEFINITION")]
