@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from api import db
 from api.graphql import GuichetGraphQL, build_schema
+from api.metrics import REGISTRY, HttpMetricsMiddleware, PoolCollector, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
 from auth.tokens import TokenKeys
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         yield
+        REGISTRY.unregister(collector)
         await engine.dispose()
 
     app = Starlette(
@@ -62,9 +64,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(settings.metrics_token)),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(HttpMetricsMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_allowed_origins,
@@ -78,6 +82,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         ],
         lifespan=lifespan,
     )
+    collector = PoolCollector(engine)
+    REGISTRY.register(collector)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker

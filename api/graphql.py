@@ -22,6 +22,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from api.context import Context
+from api.metrics import MetricsExtension
 from api.settings import Settings
 from auth.tokens import InvalidToken, TokenKeys, verify_token
 from domain.errors import DomainValidationError, Forbidden, NotAuthenticated
@@ -101,6 +102,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         MaxTokensLimiter(max_token_count=settings.max_tokens),
         ErrorFormatter(),
+        MetricsExtension,
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection())

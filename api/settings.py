@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     cors_allowed_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"])
     max_body_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    metrics_token: str | None = None  # Bearer token required by /metrics when set
 
     @model_validator(mode="after")
     def _production_safety(self) -> "Settings":

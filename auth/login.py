@@ -7,6 +7,8 @@ beside this module later: each turns an external identity into a
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,11 @@ from domain.errors import DomainValidationError
 from domain.security import PrincipalKind, Role
 from domain.tenancy.models import Agent
 from domain.tenancy.services import get_tenant_by_slug, load_agent_department_ids
+
+
+async def _verify(password_hash: str | None, password: str) -> bool:
+    # argon2 is deliberately slow: keep it off the event loop
+    return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 async def agent_token(session: AsyncSession, keys: TokenKeys, agent: Agent, ttl: int | None = None) -> str:
@@ -50,12 +57,12 @@ async def password_login(
                 sa.select(Agent).where(Agent.tenant_id == tenant.id, Agent.email == address, Agent.active.is_(True))
             )
         ).scalar_one_or_none()
-        if not verify_password(agent.password_hash if agent else None, password):
+        if not await _verify(agent.password_hash if agent else None, password):
             raise DomainValidationError.single(None, "INVALID_CREDENTIALS")
         return await agent_token(session, keys, agent), kind
     citizen = (
         await session.execute(sa.select(Citizen).where(Citizen.tenant_id == tenant.id, Citizen.email == address))
     ).scalar_one_or_none()
-    if not verify_password(citizen.password_hash if citizen else None, password):
+    if not await _verify(citizen.password_hash if citizen else None, password):
         raise DomainValidationError.single(None, "INVALID_CREDENTIALS")
     return citizen_token(keys, citizen), kind
