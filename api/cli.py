@@ -151,6 +151,47 @@ def token(tenant_slug: str, roles: tuple[str, ...], agent_email: str | None, cit
 
 
 @main.group()
+def procedures() -> None:
+    """The procedure catalogue (procedures as data)."""
+
+
+@procedures.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug, e.g. demo.")
+def procedures_import(files: tuple[Path, ...], tenant_slug: str) -> None:
+    """Publish procedure definitions from YAML or JSON FILES (a changed file = a new version)."""
+    import uuid
+
+    from domain.errors import DomainValidationError
+    from domain.messages import translate
+    from domain.procedures.services import import_procedure_file
+    from domain.security import Principal, PrincipalKind, Role
+    from domain.tenancy.services import get_tenant_by_slug
+
+    async def run(session):
+        tenant = await get_tenant_by_slug(session, tenant_slug)
+        if tenant is None:
+            raise click.ClickException(f"unknown tenant {tenant_slug!r}")
+        admin = Principal(PrincipalKind.CLIENT, uuid.UUID(int=0), tenant.id, frozenset({Role.ADMIN}))
+        lines = []
+        for path in files:
+            try:
+                procedure = await import_procedure_file(session, admin, path)
+            except DomainValidationError as exc:
+                await session.rollback()
+                details = "\n".join(
+                    f"  {'.'.join(e.field or ())}: {e.code}: {translate(e.code, 'en', e.params)}" for e in exc.errors
+                )
+                raise click.ClickException(f"{path} refused:\n{details}") from exc
+            lines.append(f"{path}: {procedure.code} version {procedure.current_version}")
+        await session.commit()
+        return lines
+
+    for line in asyncio.run(_with_session(_database_url(), run)):
+        click.echo(line)
+
+
+@main.group()
 def schema() -> None:
     """The GraphQL contract (schema.graphql)."""
 

@@ -112,6 +112,99 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Un agent doit avoir au moins un rôle.",
         "en": "An agent must have at least one role.",
     },
+    # ---------------------------------------------------------------- procedures and requests
+    "INVALID_DEFINITION": {
+        "fr": "Cette partie de la définition de la démarche n'est pas conforme ({detail}).",
+        "en": "This part of the procedure definition is not valid ({detail}).",
+    },
+    "UNKNOWN_PROPERTY": {
+        "fr": "La propriété « {name} » n'est pas prévue à cet endroit de la définition.",
+        "en": "Property \"{name}\" is not expected at this place of the definition.",
+    },
+    "INVALID_JSON_SCHEMA": {
+        "fr": "Le formulaire n'est pas un schéma JSON (draft 2020-12) valide : {detail}.",
+        "en": "The form is not a valid JSON Schema (draft 2020-12): {detail}.",
+    },
+    "UNKNOWN_FIELD": {
+        "fr": "Le champ « {name} » n'existe pas dans le formulaire.",
+        "en": "Field \"{name}\" does not exist in the form.",
+    },
+    "UNKNOWN_STEP": {
+        "fr": "L'étape « {name} » n'est pas déclarée.",
+        "en": "Step \"{name}\" is not declared.",
+    },
+    "UNKNOWN_STATE": {
+        "fr": "L'état « {name} » n'existe pas dans le circuit de traitement.",
+        "en": "State \"{name}\" does not exist in the workflow.",
+    },
+    "NO_TERMINAL_STATE": {
+        "fr": "Le circuit de traitement doit comporter au moins un état final (terminal: true).",
+        "en": "The workflow must have at least one final state (terminal: true).",
+    },
+    "UNREACHABLE_STATE": {
+        "fr": "L'état « {name} » ne peut jamais être atteint depuis l'état initial.",
+        "en": "State \"{name}\" can never be reached from the initial state.",
+    },
+    "UNKNOWN_DEPARTMENT": {
+        "fr": "Le service « {department} » n'existe pas dans cette collectivité.",
+        "en": "Department \"{department}\" does not exist in this local authority.",
+    },
+    "UNKNOWN_PROCEDURE": {
+        "fr": "Cette démarche n'existe pas ou n'est plus proposée.",
+        "en": "This procedure does not exist or is no longer offered.",
+    },
+    "INVALID_ANSWER": {
+        "fr": "Cette réponse n'est pas au format attendu.",
+        "en": "This answer is not in the expected format ({detail}).",
+    },
+    "INVALID_CHOICE": {
+        "fr": "Choisissez une des valeurs proposées.",
+        "en": "Choose one of the proposed values.",
+    },
+    "OUT_OF_RANGE": {
+        "fr": "La valeur est hors des limites autorisées.",
+        "en": "The value is outside the allowed range.",
+    },
+    "TRANSITION_NOT_ALLOWED": {
+        "fr": "L'action « {transition} » n'est pas possible pour vous dans l'état actuel de la demande ({state}).",
+        "en": "Action \"{transition}\" is not available to you in the current state of the request ({state}).",
+    },
+    "UNKNOWN_TRANSITION": {
+        "fr": "L'action « {transition} » n'existe pas pour cette démarche.",
+        "en": "Action \"{transition}\" does not exist for this procedure.",
+    },
+    "MISSING_TRANSITION_INPUT": {
+        "fr": "Cette information est obligatoire pour effectuer l'action (« {name} »).",
+        "en": "This information is required to perform the action (\"{name}\").",
+    },
+    "CHANNEL_NOT_ACCEPTED": {
+        "fr": "Cette démarche ne peut pas être déposée par ce canal ({channel}).",
+        "en": "This procedure cannot be submitted through this channel ({channel}).",
+    },
+    "ASSURANCE_LEVEL_TOO_LOW": {
+        "fr": "Cette démarche exige une identité vérifiée (niveau {required}) : connectez-vous avec FranceConnect ou présentez-vous en mairie.",
+        "en": "This procedure requires a verified identity (level {required}): sign in with FranceConnect or visit the town hall.",
+    },
+    "NOT_A_DRAFT": {
+        "fr": "Cette demande a déjà été déposée : elle n'est plus un brouillon.",
+        "en": "This request has already been submitted: it is no longer a draft.",
+    },
+    "INVALID_ASSIGNEE": {
+        "fr": "Cet agent n'existe pas ou n'est plus actif.",
+        "en": "This agent does not exist or is no longer active.",
+    },
+    "ALREADY_RATED": {
+        "fr": "Vous avez déjà donné votre avis sur cette demande. Merci !",
+        "en": "You have already rated this request. Thank you!",
+    },
+    "NOT_CLOSED": {
+        "fr": "Vous pourrez donner votre avis une fois la demande traitée.",
+        "en": "You can rate the request once it has been dealt with.",
+    },
+    "INVALID_RATING": {
+        "fr": "La note doit être comprise entre 1 et 5.",
+        "en": "The rating must be between 1 and 5.",
+    },
     "FORBIDDEN": {
         "fr": "Vous n'avez pas le droit d'effectuer cette action.",
         "en": "You are not allowed to perform this action.",

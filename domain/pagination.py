@@ -92,8 +92,9 @@ async def paginate(
     after: str | None,
     *,
     key: Any = None,
+    descending: bool = False,
 ) -> Page:
-    """Run ``stmt`` ordered ascending by ``order_by`` (non-null columns, last one unique).
+    """Run ``stmt`` ordered ascending (or ``descending``) by ``order_by`` (non-null columns, last one unique).
 
     ``key(row)`` returns the sort-key values of a fetched row (defaults to the
     attributes named like the columns).
@@ -101,8 +102,11 @@ async def paginate(
     size = check_page_size(first)
     if after:
         values = [_coerce(col, v) for col, v in zip(order_by, decode_cursor(after, len(order_by)))]
-        stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*values))
-    stmt = stmt.order_by(*order_by).limit(size + 1)
+        if descending:
+            stmt = stmt.where(sa.tuple_(*order_by) < sa.tuple_(*values))
+        else:
+            stmt = stmt.where(sa.tuple_(*order_by) > sa.tuple_(*values))
+    stmt = stmt.order_by(*[c.desc() if descending else c for c in order_by]).limit(size + 1)
     rows = list((await session.execute(stmt)).scalars().all())
     has_next = len(rows) > size
     rows = rows[:size]

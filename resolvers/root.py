@@ -9,6 +9,8 @@ from strawberry.types import Info
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.citizens import CitizenMutation, CitizenQuery
 from resolvers.node import fetch_node
+from resolvers.procedures import ProcedureMutation, ProcedureQuery
+from resolvers.requests import RequestMutation, RequestQuery
 from resolvers.tenancy import TenancyMutation, TenancyQuery
 from schema.common import Node
 
@@ -30,8 +32,8 @@ class NodeQuery:
         return [await fetch_node(info.context, i) for i in ids]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery]
-MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ProcedureQuery, RequestQuery]
+MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ProcedureMutation, RequestMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))
 Mutation = merge_types("Mutation", tuple(MUTATION_TYPES))

@@ -181,5 +181,10 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
         departments = await _ensure_departments(session, tenant)
         await _ensure_agents(session, tenant, departments, password_hash)
         await _ensure_citizens(session, tenant, citizens if spec["slug"] == "demo" else citizens // 5, password_hash)
+        if spec["slug"] == "demo":
+            from seeds.catalogue import seed_demo_requests, seed_procedures
+
+            await seed_procedures(session, tenant)
+            await seed_demo_requests(session, tenant, DEMO_CITIZEN["email"])
     await session.commit()
     log.info("demo data ready")

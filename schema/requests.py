@@ -1,0 +1,333 @@
+"""Request types, inputs and payloads. Nested objects come from DataLoaders (no N+1)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from domain.base import utcnow
+from domain.citizens.services import load_citizens
+from domain.events.models import Event
+from domain.procedures.rules import state_of
+from domain.procedures.services import load_procedure_versions, load_procedures
+from domain.requests import models
+from domain.requests import services
+from domain.requests.models import RANK_PRIORITY
+from domain.tenancy.services import load_agents, load_departments
+from schema.citizens import Citizen
+from schema.common import Connection, Node, UserError, connection_from_page, to_global_id
+from schema.procedures import Procedure, ProcedureVersion, WorkflowState, WorkflowTransition
+from schema.request_enums import Channel, InboxOrderField, OrderDirection, Priority, RequestStatus
+from schema.tenancy import Agent, Department
+
+_KIND = {
+    "request.draft_saved": "DRAFT_SAVED",
+    "request.submitted": "SUBMITTED",
+    "request.transitioned": "TRANSITION",
+    "request.assigned": "ASSIGNMENT",
+    "request.message_posted": "MESSAGE",
+    "request.note_added": "NOTE",
+    "request.rated": "RATED",
+    "request.attachment_added": "ATTACHMENT",
+}
+
+
+@strawberry.type(description="One entry of a request's history (read from the domain event log).")
+class TimelineEntry:
+    id: strawberry.ID
+    kind: str = strawberry.field(
+        description="DRAFT_SAVED, SUBMITTED, TRANSITION, ASSIGNMENT, MESSAGE, NOTE, RATED, ATTACHMENT (or the event type)."
+    )
+    event_type: str
+    occurred_at: datetime
+    actor_type: str | None = strawberry.field(description="citizen, agent or client (who acted).")
+    public: bool = strawberry.field(description="Shown to the citizen. Agents see every entry.")
+    transition: str | None
+    from_state: str | None
+    to_state: str | None
+    status: RequestStatus | None  # type: ignore[valid-type]
+    inputs: JSON | None = strawberry.field(description="Inputs of a transition, e.g. {reason: ...} for a rejection.")
+    data: JSON = strawberry.field(description="The event payload (ids, codes, names of changed fields).")
+
+    @classmethod
+    def from_model(cls, e: Event) -> TimelineEntry:
+        payload = e.payload or {}
+        status = payload.get("status")
+        return cls(
+            id=to_global_id("TimelineEntry", e.id),
+            kind=_KIND.get(e.type, e.type),
+            event_type=e.type,
+            occurred_at=e.occurred_at,
+            actor_type=e.actor_type,
+            public=bool(payload.get("public")),
+            transition=payload.get("transition"),
+            from_state=payload.get("from_state"),
+            to_state=payload.get("to_state"),
+            status=RequestStatus(status) if status else None,
+            inputs=payload.get("inputs"),
+            data=payload,
+        )
+
+
+@strawberry.type(description="The citizen's rating of a closed request.")
+class Satisfaction:
+    rating: int
+    comment: str | None
+    rated_at: datetime
+
+
+@strawberry.type(description="A message of the citizen<->agents thread, or an internal note (agents only).")
+class RequestMessage(Node):
+    body: str
+    internal: bool
+    author_type: str = strawberry.field(description="citizen, agent or client.")
+    created_at: datetime
+    _model: strawberry.Private[models.RequestMessage]
+
+    @strawberry.field(description="The agent who wrote it (null for the citizen's messages).")
+    async def author_agent(self, info: Info) -> Agent | None:
+        if self._model.author_type == "citizen" or self._model.author_id is None:
+            return None
+        agent = await info.context.loader("agent", load_agents).load(self._model.author_id)
+        return Agent.from_model(agent) if agent else None
+
+    @classmethod
+    def from_model(cls, m: models.RequestMessage) -> RequestMessage:
+        return cls(
+            id=to_global_id("RequestMessage", m.id), body=m.body, internal=m.internal,
+            author_type=m.author_type, created_at=m.created_at, _model=m,
+        )
+
+
+@strawberry.type(description="A citizen's request (demande) for a procedure, from any channel, tracked end to end.")
+class Request(Node):
+    reference: str | None = strawberry.field(description="Human reference, unique per tenant and year (2026-000123); null for drafts.")
+    status: RequestStatus  # type: ignore[valid-type]
+    channel: Channel  # type: ignore[valid-type]
+    priority: Priority  # type: ignore[valid-type]
+    answers: JSON
+    submitted_at: datetime | None
+    due_at: datetime | None = strawberry.field(description="End of the SLA's last business day (tenant time zone).")
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = strawberry.field(description="Pass it back to mutations (optimistic locking).")
+    _model: strawberry.Private[models.Request]
+
+    async def _version_model(self, info: Info):
+        return await info.context.loader("procedure_version", load_procedure_versions).load(self._model.procedure_version_id)
+
+    @strawberry.field(description="True when the due date has passed and the request is still open.")
+    def overdue(self) -> bool:
+        m = self._model
+        return bool(m.due_at and m.due_at < utcnow() and m.status in services.OPEN_STATUSES)
+
+    @strawberry.field(description="The workflow state (code, labels, generic status); null for drafts.")
+    async def state(self, info: Info) -> WorkflowState | None:
+        if not self._model.state:
+            return None
+        version = await self._version_model(info)
+        found = state_of(version.definition, self._model.state)
+        return WorkflowState.of(found) if found else None
+
+    @strawberry.field(description="What the caller may do now (pass `name` to requestTransition).")
+    async def available_transitions(self, info: Info) -> list[WorkflowTransition]:
+        version = await self._version_model(info)
+        return [
+            WorkflowTransition.of(t)
+            for t in services.available_transitions(version.definition, self._model, info.context.principal)
+        ]
+
+    @strawberry.field
+    async def procedure(self, info: Info) -> Procedure:
+        return Procedure.from_model(await info.context.loader("procedure", load_procedures).load(self._model.procedure_id))
+
+    @strawberry.field(description="The version of the procedure this request was submitted under.")
+    async def procedure_version(self, info: Info) -> ProcedureVersion:
+        return ProcedureVersion.from_model(await self._version_model(info))
+
+    @strawberry.field
+    async def citizen(self, info: Info) -> Citizen | None:
+        c = await info.context.loader("citizen", load_citizens).load(self._model.citizen_id)
+        return Citizen.from_model(c) if c else None
+
+    @strawberry.field(description="The department in charge (routing at submission, or reassigned).")
+    async def department(self, info: Info) -> Department | None:
+        if self._model.department_id is None:
+            return None
+        d = await info.context.loader("department", load_departments).load(self._model.department_id)
+        return Department.from_model(d) if d else None
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> Agent | None:
+        if self._model.assignee_id is None:
+            return None
+        a = await info.context.loader("agent", load_agents).load(self._model.assignee_id)
+        return Agent.from_model(a) if a else None
+
+    @strawberry.field(description="History: public entries for the citizen, every entry for agents; oldest first.")
+    async def timeline(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[TimelineEntry]:
+        ctx = info.context
+        async with ctx.read() as s:
+            page = await services.timeline(s, ctx.principal, self._model, first, after)
+        return connection_from_page(page, TimelineEntry.from_model)
+
+    @strawberry.field(description="The latest entry of the timeline visible to the caller.")
+    async def last_timeline_entry(self, info: Info) -> TimelineEntry | None:
+        principal = info.context.principal
+        if principal is not None and principal.is_citizen:
+            loader = info.context.loader("request_last_public_event", services.load_last_public_events)
+        else:
+            loader = info.context.loader("request_last_event", services.load_last_events)
+        event = await loader.load(self._model.id)
+        return TimelineEntry.from_model(event) if event else None
+
+    @strawberry.field
+    def satisfaction(self) -> Satisfaction | None:
+        m = self._model
+        if m.rating is None:
+            return None
+        return Satisfaction(rating=m.rating, comment=m.rating_comment, rated_at=m.rated_at)
+
+    @strawberry.field(description="The dialogue: messages (and, for agents, internal notes), oldest first.")
+    async def messages(self, info: Info, first: int | None = 50, after: str | None = None) -> Connection[RequestMessage]:
+        ctx = info.context
+        async with ctx.read() as s:
+            page = await services.list_messages(s, ctx.principal, self._model, first, after)
+        return connection_from_page(page, RequestMessage.from_model)
+
+    @strawberry.field(description="Messages from the other side not read yet by the caller's side.")
+    async def unread_count(self, info: Info) -> int:
+        principal = info.context.principal
+        for_citizen = bool(principal and principal.is_citizen)
+        return await info.context.loader("request_unread", services.load_unread_counts).load((self._model.id, for_citizen))
+
+    @classmethod
+    def from_model(cls, m: models.Request) -> Request:
+        return cls(
+            id=to_global_id("Request", m.id),
+            reference=m.reference,
+            status=RequestStatus(m.status),
+            channel=Channel(m.channel),
+            priority=Priority(RANK_PRIORITY[m.priority].value),
+            answers=m.answers,
+            submitted_at=m.submitted_at,
+            due_at=m.due_at,
+            closed_at=m.closed_at,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+            version=m.version,
+            _model=m,
+        )
+
+
+# ---------------------------------------------------------------- inputs and payloads
+
+
+@strawberry.input(description="Submit a request. Citizens: channel WEB (default) or APP. Agents: on behalf of `citizenId`, channel COUNTER (default), PHONE, EMAIL or POST.")
+class RequestSubmitInput:
+    procedure_code: str | None = strawberry.field(default=None, description="Required unless `draftId` is given.")
+    answers: JSON | None = strawberry.field(default=None, description="Form answers `{field: value}`; prefilled fields may be omitted.")
+    channel: Channel | None = None  # type: ignore[valid-type]
+    citizen_id: strawberry.ID | None = strawberry.field(default=None, description="Agents only: the citizen the request is for.")
+    priority: Priority | None = strawberry.field(default=None, description="Agents only (default: the procedure's, else NORMAL).")  # type: ignore[valid-type]
+    draft_id: strawberry.ID | None = strawberry.field(default=None, description="Submit this draft (its answers unless `answers` is sent).")
+
+
+@strawberry.input(description="Save a draft (citizens): create one (procedureCode) or update yours (id + version).")
+class RequestSaveDraftInput:
+    answers: JSON
+    procedure_code: str | None = None
+    id: strawberry.ID | None = None
+    version: int | None = None
+    channel: Channel | None = None  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Take a workflow transition (see `Request.availableTransitions`).")
+class RequestTransitionInput:
+    id: strawberry.ID
+    version: int = strawberry.field(description="The version you read; stale -> CONFLICT.")
+    transition: str = strawberry.field(description="Transition name, e.g. accept, reject, cancel, answer.")
+    inputs: JSON | None = strawberry.field(default=None, description="Required inputs of the transition, e.g. {reason: ...}; `comment` is always kept.")
+    answers: JSON | None = strawberry.field(default=None, description="Citizens answering a WAITING_FOR_CITIZEN state: the answers to change (merged; null removes one).")
+
+
+@strawberry.input(description="Assign (assigneeId null = unassign) and/or move to a department.")
+class RequestAssignInput:
+    id: strawberry.ID
+    version: int
+    assignee_id: strawberry.ID | None = strawberry.UNSET
+    department_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.input(description="Assign many requests to one agent (or unassign with null), all or nothing.")
+class RequestsAssignInput:
+    ids: list[strawberry.ID]
+    assignee_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="The citizen rates a closed request, once.")
+class RequestRateInput:
+    id: strawberry.ID
+    rating: int = strawberry.field(description="1 (bad) to 5 (very good).")
+    comment: str | None = None
+
+
+@strawberry.input(description="A message to the other side, or (agents) an internal note.")
+class RequestMessagePostInput:
+    id: strawberry.ID
+    body: str
+    internal: bool = False
+
+
+@strawberry.input
+class RequestMarkReadInput:
+    id: strawberry.ID
+
+
+@strawberry.input(description="Inbox filters (combined with AND; the assignee filters with OR between them).")
+class InboxFilter:
+    status: list[RequestStatus] | None = None  # type: ignore[valid-type]
+    procedure_codes: list[str] | None = None
+    department_ids: list[strawberry.ID] | None = None
+    assignee_ids: list[strawberry.ID] | None = None
+    unassigned: bool | None = None
+    mine: bool | None = strawberry.field(default=None, description="Assigned to the calling agent.")
+    channels: list[Channel] | None = None  # type: ignore[valid-type]
+    overdue: bool | None = None
+    priorities: list[Priority] | None = None  # type: ignore[valid-type]
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Full text on reference, citizen name and answers (French stemming, accents ignored, prefixes)."
+    )
+
+
+@strawberry.input
+class InboxOrder:
+    field: InboxOrderField = InboxOrderField.DUE_DATE
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.type
+class RequestPayload:
+    request: Request | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RequestsPayload:
+    requests: list[Request] | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RequestMessagePayload:
+    message: RequestMessage | None
+    user_errors: list[UserError]
+
+
