@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     metrics_token: str | None = None  # Bearer token required by /metrics when set
 
+    # Dashboards
+    indicators_raw_max_days: int = 93  # longest period computed from the base tables (source RAW)
+    indicators_max_days: int = 3660  # longest period of any indicator query
+    export_min_group_size: int = 5  # smaller groups are suppressed in pseudonymised aggregate outputs
+
     @model_validator(mode="after")
     def _production_safety(self) -> "Settings":
         if self.environment == "production":

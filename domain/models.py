@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from domain.citizens.models import Citizen, CitizenExternalId
 from domain.events.models import Event
+from domain.dashboards.models import RequestDailyHistogram, RequestDailyRollup, RequestFact, RollupCursor
 from domain.procedures.models import Procedure, ProcedureVersion
 from domain.requests.models import Request, RequestCounter, RequestMessage
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
@@ -12,6 +13,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "Procedure",
+    "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RollupCursor",
     "ProcedureVersion",
     "Request",
     "RequestCounter",

@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.citizens import CitizenMutation, CitizenQuery
+from resolvers.dashboards import DashboardQuery
 from resolvers.node import fetch_node
 from resolvers.procedures import ProcedureMutation, ProcedureQuery
 from resolvers.requests import RequestMutation, RequestQuery
@@ -32,7 +33,7 @@ class NodeQuery:
         return [await fetch_node(info.context, i) for i in ids]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ProcedureQuery, RequestQuery]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ProcedureQuery, RequestQuery, DashboardQuery]
 MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ProcedureMutation, RequestMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))

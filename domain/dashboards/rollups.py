@@ -1,0 +1,189 @@
+"""Incremental maintenance of the daily rollups from the events outbox.
+
+``refresh_rollups`` reads the tenant's request events after its cursor, recomputes the facts
+of the requests they touch, and rebuilds every (tenant, day) those requests counted in *before*
+or count in *now*. So a late transition on a two-year-old request retracts it from its old
+closure day and adds it to the new one. Rebuilding a day is idempotent, which makes the
+refresh safe to re-run and to overlap.
+
+Outbox ordering: identity sequences are handed out at insert time, so a slow transaction can
+commit a lower sequence after a higher one was read. The cursor therefore only moves past
+events older than ``SAFETY_SECONDS``; younger ones are read again on the next run (harmless,
+rebuilding is idempotent).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.base import utcnow
+from domain.dashboards.models import RollupCursor
+from domain.dashboards.sql import COUNTERS, FACTS_FROM_BASE, KEY, contributions_sql, histograms_sql
+from domain.tenancy.models import Tenant
+
+SAFETY_SECONDS = 60
+BATCH_EVENTS = 20_000
+
+FACT_COLUMNS = (
+    "request_id, tenant_id, procedure_id, department_id, channel, status, submitted_day, closed_day, "
+    "first_response_day, processing_seconds, first_response_seconds, on_time, rating"
+)
+DAY_FILTER = "{day} = ANY(:days)"
+
+
+@dataclass
+class RefreshResult:
+    tenant_id: uuid.UUID
+    events: int = 0
+    requests: int = 0
+    days: int = 0
+    last_sequence: int = 0
+
+
+def _params(**values):
+    return values
+
+
+async def _ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    await session.execute(
+        sa.text("INSERT INTO reporting.tenant_keys (tenant_id) VALUES (:t) ON CONFLICT DO NOTHING"), {"t": tenant_id}
+    )
+
+
+async def refresh_requests(session: AsyncSession, tenant_id: uuid.UUID, request_ids: list[uuid.UUID]) -> set[date]:
+    """Recompute the facts of ``request_ids`` and rebuild every day they touch(ed). Returns the days."""
+    if not request_ids:
+        return set()
+    ids = sa.bindparam("ids", type_=ARRAY(sa.Uuid))
+    old_days = await session.execute(
+        sa.text(
+            "DELETE FROM request_facts WHERE tenant_id = :tenant_id AND request_id = ANY(:ids) "
+            "RETURNING submitted_day, closed_day, first_response_day"
+        ).bindparams(ids),
+        {"tenant_id": tenant_id, "ids": request_ids},
+    )
+    days: set[date] = {d for row in old_days for d in row if d is not None}
+    new_days = await session.execute(
+        sa.text(
+            f"INSERT INTO request_facts ({FACT_COLUMNS}) "
+            f"SELECT {FACT_COLUMNS} FROM ({FACTS_FROM_BASE.format(where='r.id = ANY(:ids)')}) f "
+            "RETURNING submitted_day, closed_day, first_response_day"
+        ).bindparams(ids),
+        {"tenant_id": tenant_id, "ids": request_ids},
+    )
+    days |= {d for row in new_days for d in row if d is not None}
+    await rebuild_days(session, tenant_id, sorted(days))
+    return days
+
+
+async def rebuild_days(session: AsyncSession, tenant_id: uuid.UUID, days: list[date]) -> None:
+    """Replace the rollups and histograms of ``days`` by the aggregation of ``request_facts``."""
+    if not days:
+        return
+    days_param = sa.bindparam("days", type_=ARRAY(sa.Date))
+    params = {"tenant_id": tenant_id, "days": days}
+    facts = "SELECT * FROM request_facts WHERE tenant_id = :tenant_id"
+    for table in ("request_daily_rollups", "request_daily_histograms"):
+        await session.execute(
+            sa.text(f"DELETE FROM {table} WHERE tenant_id = :tenant_id AND day = ANY(:days)").bindparams(days_param), params
+        )
+    cols = ", ".join(COUNTERS)
+    await session.execute(
+        sa.text(
+            f"INSERT INTO request_daily_rollups (tenant_id, day, {KEY}, {cols}) "
+            f"SELECT :tenant_id, day, {KEY}, {cols} FROM ({contributions_sql(facts, DAY_FILTER)}) c"
+        ).bindparams(days_param),
+        params,
+    )
+    await session.execute(
+        sa.text(
+            f"INSERT INTO request_daily_histograms (tenant_id, day, {KEY}, kind, bucket, count) "
+            f"SELECT :tenant_id, day, {KEY}, kind, bucket, count FROM ({histograms_sql(facts, DAY_FILTER)}) h"
+        ).bindparams(days_param),
+        params,
+    )
+
+
+async def refresh_rollups(
+    session: AsyncSession, tenant_id: uuid.UUID, since_sequence: int | None = None, batch: int = BATCH_EVENTS
+) -> RefreshResult:
+    """Fold the tenant's request events after the cursor (or ``since_sequence``) into the rollups.
+
+    Commits after each batch so that a long catch-up (millions of events) keeps bounded memory and
+    can be interrupted; the cursor moves with each committed batch.
+    """
+    result = RefreshResult(tenant_id)
+    await _ensure_reporting_key(session, tenant_id)
+    cursor = await session.get(RollupCursor, tenant_id, with_for_update=True)
+    if cursor is None:
+        cursor = RollupCursor(tenant_id=tenant_id, last_sequence=0)
+        session.add(cursor)
+        await session.flush()
+    position = cursor.last_sequence if since_sequence is None else since_sequence
+    result.last_sequence = position
+    while True:
+        rows = (
+            await session.execute(
+                sa.text(
+                    "SELECT sequence, aggregate_id, occurred_at < now() - make_interval(secs => :safety) AS settled "
+                    "FROM events WHERE sequence > :position AND tenant_id = :tenant_id AND aggregate_type = 'Request' "
+                    "ORDER BY sequence LIMIT :batch"
+                ),
+                {"position": position, "tenant_id": tenant_id, "batch": batch, "safety": SAFETY_SECONDS},
+            )
+        ).all()
+        if not rows:
+            break
+        request_ids = sorted({r.aggregate_id for r in rows})
+        days = await refresh_requests(session, tenant_id, request_ids)
+        result.events += len(rows)
+        result.requests += len(request_ids)
+        result.days += len(days)
+        position = rows[-1].sequence
+        settled = [r.sequence for r in rows if r.settled]
+        # never move past an unsettled event: a lower sequence may still commit before it
+        first_unsettled = next((r.sequence for r in rows if not r.settled), None)
+        if first_unsettled is None:
+            cursor.last_sequence = max(cursor.last_sequence, position)
+        elif settled and settled[0] < first_unsettled:
+            cursor.last_sequence = max(cursor.last_sequence, max(s for s in settled if s < first_unsettled))
+        cursor.refreshed_at = utcnow()
+        result.last_sequence = cursor.last_sequence
+        await session.commit()
+        cursor = await session.get(RollupCursor, tenant_id, with_for_update=True)
+        if len(rows) < batch:
+            break
+    cursor.refreshed_at = utcnow()
+    await session.commit()
+    return result
+
+
+async def refresh_all(session: AsyncSession, tenant_slug: str | None = None) -> list[RefreshResult]:
+    stmt = sa.select(Tenant.id).order_by(Tenant.slug)
+    if tenant_slug:
+        stmt = stmt.where(Tenant.slug == tenant_slug)
+    tenant_ids = list((await session.execute(stmt)).scalars())
+    return [await refresh_rollups(session, t) for t in tenant_ids]
+
+
+def local_today(tz: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return utcnow().astimezone(ZoneInfo(tz)).date()
+
+
+def day_bounds(first: date, last: date, tz: str):
+    """UTC instants bounding local days ``first``..``last`` (inclusive), DST-correct."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(last + timedelta(days=1), time(0), zone)
+    return start, end

@@ -1,0 +1,54 @@
+"""Generated request history for the dashboard tests (procedures, departments, citizens, requests)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from domain.citizens.models import Citizen
+from domain.procedures.models import Procedure, ProcedureVersion
+from domain.security import Principal, PrincipalKind, Role
+from domain.tenancy.services import create_department
+from seeds.dashboards import ProcedureRef, generate, insert_history
+
+
+@dataclass
+class History:
+    procedures: dict[str, uuid.UUID]
+    departments: dict[str, uuid.UUID]
+    requests: list[dict]
+    events: list[dict]
+
+
+async def make_history(app, tenant, count: int = 300, days: int = 150, seed: int = 7) -> History:
+    rng = random.Random(seed)
+    system = Principal(PrincipalKind.CLIENT, uuid.UUID(int=0), tenant.id, frozenset({Role.ADMIN}))
+    async with app.state.sessionmaker() as s:
+        other = await create_department(s, system, {"name": "Voirie", "code": "voirie"})
+        refs, procs = [], {}
+        for code, category, sla in (("permit", "voirie", 10), ("certificate", "etat-civil", 5)):
+            proc = Procedure(tenant_id=tenant.id, code=code, category=category, title_fr=code, title_en=code)
+            s.add(proc)
+            await s.flush()
+            version = ProcedureVersion(tenant_id=tenant.id, procedure_id=proc.id, number=1, definition={})
+            s.add(version)
+            await s.flush()
+            proc.current_version_id = version.id
+            refs.append(ProcedureRef(proc.id, version.id, sla))
+            procs[code] = proc.id
+        citizens = []
+        for i in range(12):
+            c = Citizen(tenant_id=tenant.id, given_names=f"C{i}", family_name="Test")
+            s.add(c)
+            citizens.append(c)
+        await s.flush()
+        now = datetime.now(timezone.utc)
+        requests, events = generate(
+            rng, tenant.id, refs, [tenant.department_id, other.id, None], [c.id for c in citizens],
+            tenant.agents["AGENT"], now - timedelta(days=days), now - timedelta(hours=1), count, now,
+        )
+        await insert_history(s, requests, events)
+        await s.commit()
+    return History(procs, {"accueil": tenant.department_id, "voirie": other.id}, requests, events)
