@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from api import db
 from api.graphql import GuichetGraphQL, build_schema
+from api.exports import indicators_csv, requests_csv
 from api.metrics import REGISTRY, HttpMetricsMiddleware, PoolCollector, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(settings.metrics_token)),
+            Route("/exports/requests.csv", requests_csv),
+            Route("/exports/indicators.csv", indicators_csv),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

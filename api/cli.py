@@ -192,6 +192,27 @@ def procedures_import(files: tuple[Path, ...], tenant_slug: str) -> None:
 
 
 @main.group()
+def rollups() -> None:
+    """Daily rollups behind the dashboards."""
+
+
+@rollups.command("refresh")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant (slug); default: every tenant.")
+def rollups_refresh(tenant_slug: str | None) -> None:
+    """Fold new request events into the daily rollups (run it every few minutes, e.g. from cron)."""
+    from domain.dashboards.rollups import refresh_all
+
+    async def run(session):
+        return await refresh_all(session, tenant_slug)
+
+    results = asyncio.run(_with_session(_database_url(), run))
+    if tenant_slug and not results:
+        raise click.ClickException(f"unknown tenant {tenant_slug!r}")
+    for r in results:
+        click.echo(f"tenant {r.tenant_id}: {r.events} events, {r.requests} requests, {r.days} days, cursor {r.last_sequence}")
+
+
+@main.group()
 def schema() -> None:
     """The GraphQL contract (schema.graphql)."""
 
