@@ -145,3 +145,12 @@ async def seed_request_history(session: AsyncSession, tenant_id: uuid.UUID, mont
     requests, events = generate(rng, tenant_id, refs, departments, citizens, agent, start, now, count, now)
     await insert_history(session, requests, events)
     return len(requests)
+
+
+async def seed_dashboards(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Demo: 18 months of request history, then the rollups (which commits)."""
+    from domain.dashboards.rollups import refresh_rollups
+
+    await seed_request_history(session, tenant_id)
+    await session.commit()
+    await refresh_rollups(session, tenant_id)
