@@ -52,3 +52,22 @@ async def make_history(app, tenant, count: int = 300, days: int = 150, seed: int
         await insert_history(s, requests, events)
         await s.commit()
     return History(procs, {"accueil": tenant.department_id, "voirie": other.id}, requests, events)
+
+
+async def refreshed_world(app, make_tenant, prefix: str, count: int, days: int, seed: int):
+    """A tenant with generated history, folded into the rollups: (tenant, history)."""
+    from domain.dashboards.rollups import refresh_rollups
+
+    tenant = await make_tenant(prefix)
+    history = await make_history(app, tenant, count=count, days=days, seed=seed)
+    async with app.state.sessionmaker() as s:
+        await refresh_rollups(s, tenant.id)
+    return tenant, history
+
+
+def period(days_back: int) -> dict[str, str]:
+    """Local days from ``days_back`` days ago to today (Europe/Paris, the fixtures' time zone)."""
+    from domain.dashboards.rollups import local_today
+
+    today = local_today("Europe/Paris")
+    return {"from": (today - timedelta(days=days_back)).isoformat(), "to": today.isoformat()}

@@ -46,8 +46,6 @@ class RefreshResult:
     last_sequence: int = 0
 
 
-def _params(**values):
-    return values
 
 
 async def _ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> None:

@@ -50,18 +50,20 @@ REPORTING_UP = [
     LEFT JOIN departments d ON d.id = r.department_id
     WHERE r.submitted_at IS NOT NULL""",
     """CREATE VIEW reporting.request_events AS
-    SELECT e.sequence, e.tenant_id, e.aggregate_id AS request_id, e.type, e.actor_type, e.occurred_at,
+    SELECT e.sequence, e.tenant_id, t.slug AS tenant, e.aggregate_id AS request_id, e.type, e.actor_type, e.occurred_at,
            (e.payload ->> 'public')::boolean AS public,
            e.payload ->> 'transition' AS transition, e.payload ->> 'from_state' AS from_state,
            e.payload ->> 'to_state' AS to_state, e.payload ->> 'status' AS status, e.payload ->> 'channel' AS channel
     FROM events e
+    JOIN tenants t ON t.id = e.tenant_id
     WHERE e.aggregate_type = 'Request'""",
     """CREATE VIEW reporting.request_daily AS
-    SELECT x.tenant_id, x.day, p.code AS procedure_code, p.category, d.code AS department_code, x.channel,
+    SELECT x.tenant_id, t.slug AS tenant, x.day, p.code AS procedure_code, p.category, d.code AS department_code, x.channel,
            x.submitted, x.closed, x.cancelled, x.processing_seconds_sum, x.with_due, x.on_time,
            x.first_responses, x.first_response_seconds_sum, x.rated, x.rating_sum,
            x.rating_1, x.rating_2, x.rating_3, x.rating_4, x.rating_5
     FROM request_daily_rollups x
+    JOIN tenants t ON t.id = x.tenant_id
     JOIN procedures p ON p.id = x.procedure_id
     LEFT JOIN departments d ON d.id = x.department_id""",
     """DO $$

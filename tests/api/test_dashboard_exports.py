@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import asyncpg
 import pytest
 
 from api import db
-from domain.dashboards.rollups import local_today, refresh_rollups
-from tests.dashboard_fixtures import make_history
+from tests.dashboard_fixtures import period as fixture_period
+from tests.dashboard_fixtures import refreshed_world
 
 
 @pytest.fixture(scope="module")
 async def world(app, make_tenant):
-    tenant = await make_tenant("exp")
-    history = await make_history(app, tenant, count=120, days=60, seed=5)
-    async with app.state.sessionmaker() as s:
-        await refresh_rollups(s, tenant.id)
-    return tenant, history
+    return await refreshed_world(app, make_tenant, "exp", count=120, days=60, seed=5)
 
 
 def period(days_back=70):
-    today = local_today("Europe/Paris")
-    return {"from": (today - timedelta(days=days_back)).isoformat(), "to": today.isoformat()}
+    return fixture_period(days_back)
 
 
 async def get_csv(client, path, params, token):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
-from domain.dashboards.rollups import local_today, refresh_rollups
-from tests.dashboard_fixtures import make_history
+from tests.dashboard_fixtures import period as fixture_period
+from tests.dashboard_fixtures import refreshed_world
 
 INDICATORS = """
 query Indicators($filter: IndicatorFilter!, $granularity: Granularity! = TOTAL, $dimension: IndicatorDimension, $source: IndicatorSource! = ROLLUP) {
@@ -28,16 +26,11 @@ query Indicators($filter: IndicatorFilter!, $granularity: Granularity! = TOTAL, 
 
 @pytest.fixture(scope="module")
 async def world(app, make_tenant):
-    tenant = await make_tenant("dash")
-    history = await make_history(app, tenant, count=300, days=150, seed=11)
-    async with app.state.sessionmaker() as s:
-        await refresh_rollups(s, tenant.id)
-    return tenant, history
+    return await refreshed_world(app, make_tenant, "dash", count=300, days=150, seed=11)
 
 
 def period(days_back=160):
-    today = local_today("Europe/Paris")
-    return {"from": (today - timedelta(days=days_back)).isoformat(), "to": today.isoformat()}
+    return fixture_period(days_back)
 
 
 async def test_admin_gets_tenant_totals_matching_the_data(gql, world):
