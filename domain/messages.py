@@ -205,6 +205,107 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La note doit être comprise entre 1 et 5.",
         "en": "The rating must be between 1 and 5.",
     },
+    # ---- appointments
+    "SLOT_FULL": {
+        "fr": "Ce créneau est complet. Choisissez un autre créneau.",
+        "en": "This slot is fully booked. Please choose another slot.",
+    },
+    "OUTSIDE_OPENING_HOURS": {
+        "fr": "Ce créneau est en dehors des horaires d'ouverture.",
+        "en": "This slot is outside opening hours.",
+    },
+    "SLOT_NOT_ALIGNED": {
+        "fr": "Ce créneau ne correspond pas à un début de rendez-vous possible ; choisissez un créneau proposé.",
+        "en": "This time is not a possible appointment start; choose one of the slots offered.",
+    },
+    "WRONG_DURATION": {
+        "fr": "La durée ne correspond pas au type de rendez-vous ({minutes} minutes).",
+        "en": "The duration does not match the appointment type ({minutes} minutes).",
+    },
+    "IN_THE_PAST": {
+        "fr": "Ce créneau est déjà passé.",
+        "en": "This slot is in the past.",
+    },
+    "TOO_LATE_NOTICE": {
+        "fr": "Ce créneau est trop proche : le délai minimum de prise de rendez-vous n'est pas respecté.",
+        "en": "This slot is too soon: the minimum booking notice is not met.",
+    },
+    "BEYOND_HORIZON": {
+        "fr": "Ce créneau est trop éloigné : les rendez-vous ne sont pas encore ouverts à cette date.",
+        "en": "This slot is too far ahead: bookings are not open for that date yet.",
+    },
+    "HOLIDAY": {
+        "fr": "Ce jour est férié : le service est fermé.",
+        "en": "This day is a public holiday: the service is closed.",
+    },
+    "CITIZEN_LIMIT_REACHED": {
+        "fr": "Vous avez déjà le nombre maximum de rendez-vous à venir dans cet agenda ({max}).",
+        "en": "You already have the maximum number of upcoming appointments in this agenda ({max}).",
+    },
+    "CANCELLATION_DEADLINE_PASSED": {
+        "fr": "Le délai d'annulation ou de modification est dépassé ; contactez la mairie.",
+        "en": "The deadline to cancel or change this appointment has passed; please contact the town hall.",
+    },
+    "UNEXPECTED_ANSWERS": {
+        "fr": "Cette réponse ne correspond à aucune question.",
+        "en": "This answer does not match any question.",
+    },
+    "INVALID_QUESTIONS": {
+        "fr": "Les questions doivent être un schéma JSON valide décrivant un objet.",
+        "en": "The questions must be a valid JSON Schema describing an object.",
+    },
+    "TIMEZONE_REQUIRED": {
+        "fr": "La date et l'heure doivent préciser le fuseau horaire (exemple : 2026-03-02T09:00:00+01:00).",
+        "en": "The date and time must include a time zone offset (example: 2026-03-02T09:00:00+01:00).",
+    },
+    "INVALID_DATE_RANGE": {
+        "fr": "La fin de la période doit être postérieure à son début.",
+        "en": "The end of the period must be after its start.",
+    },
+    "INVALID_TIME_RANGE": {
+        "fr": "L'heure de fin doit être postérieure à l'heure de début.",
+        "en": "The end time must be after the start time.",
+    },
+    "RANGE_TOO_LONG": {
+        "fr": "La période demandée ne doit pas dépasser {max} jours.",
+        "en": "The requested period must not exceed {max} days.",
+    },
+    "AGENDA_INACTIVE": {
+        "fr": "Cet agenda n'est pas ouvert à la réservation.",
+        "en": "This agenda is not open for booking.",
+    },
+    "OVERRIDE_NOT_ALLOWED": {
+        "fr": "Cet agenda n'autorise pas les agents à déroger aux règles de réservation.",
+        "en": "This agenda does not let agents override the booking rules.",
+    },
+    "INVALID_STATUS": {
+        "fr": "Ce rendez-vous n'est plus modifiable (statut : {status}).",
+        "en": "This appointment can no longer be changed (status: {status}).",
+    },
+    "APPOINTMENT_NOT_YET": {
+        "fr": "Le rendez-vous n'a pas encore eu lieu : sa présence ne peut pas encore être notée.",
+        "en": "The appointment has not taken place yet: attendance cannot be recorded yet.",
+    },
+    "CAPACITY_IN_USE": {
+        "fr": "Des rendez-vous à venir utilisent déjà plus de places : réduisez la capacité après les avoir déplacés.",
+        "en": "Upcoming appointments already use more seats: move them before lowering the capacity.",
+    },
+    "DURATION_NOT_MULTIPLE": {
+        "fr": "La durée doit être un multiple de {step} minutes (la durée d'un créneau de l'agenda), au plus 480.",
+        "en": "The duration must be a multiple of {step} minutes (the agenda's slot length), at most 480.",
+    },
+    "GRID_IN_USE": {
+        "fr": "Des rendez-vous à venir sont posés sur la grille actuelle : la durée des créneaux ne peut pas changer tant qu'ils existent.",
+        "en": "Upcoming appointments use the current grid: the slot length cannot change while they exist.",
+    },
+    "TRY_AGAIN": {
+        "fr": "Une modification simultanée a empêché l'enregistrement. Réessayez.",
+        "en": "A simultaneous change prevented saving. Please try again.",
+    },
+    "INVALID_CHANNEL": {
+        "fr": "Ce canal de prise de rendez-vous n'est pas autorisé ici.",
+        "en": "This booking channel is not allowed here.",
+    },
     "FORBIDDEN": {
         "fr": "Vous n'avez pas le droit d'effectuer cette action.",
         "en": "You are not allowed to perform this action.",
@@ -228,10 +329,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "TOO_MANY_POINTS": {
         "fr": "Trop de points pour cette granularité ({max} au plus) : choisissez une granularité plus large ou une période plus courte.",
         "en": "Too many points for this granularity (at most {max}): choose a coarser granularity or a shorter period.",
-    },
-    "UNKNOWN_DEPARTMENT": {
-        "fr": "Ce service est inconnu.",
-        "en": "This department is unknown.",
     },
     "UNKNOWN_CHANNEL": {
         "fr": "Le canal « {value} » est inconnu (WEB, APP, COUNTER, PHONE, EMAIL, POST).",

@@ -2,6 +2,16 @@
 
 from sqlmodel import SQLModel
 
+from domain.appointments.models import (
+    Agenda,
+    Appointment,
+    AppointmentCitizenSeat,
+    AppointmentSeat,
+    AppointmentType,
+    OpeningException,
+    OpeningRule,
+    Place,
+)
 from domain.citizens.models import Citizen, CitizenExternalId
 from domain.events.models import Event
 from domain.dashboards.models import RequestDailyHistogram, RequestDailyRollup, RequestFact, RollupCursor

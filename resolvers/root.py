@@ -6,6 +6,7 @@ import strawberry
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.citizens import CitizenMutation, CitizenQuery
 from resolvers.dashboards import DashboardQuery
@@ -33,8 +34,8 @@ class NodeQuery:
         return [await fetch_node(info.context, i) for i in ids]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ProcedureQuery, RequestQuery, DashboardQuery]
-MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ProcedureMutation, RequestMutation]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ProcedureQuery, RequestQuery, DashboardQuery, AppointmentQuery]
+MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ProcedureMutation, RequestMutation, AppointmentMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))
 Mutation = merge_types("Mutation", tuple(MUTATION_TYPES))

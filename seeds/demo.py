@@ -18,6 +18,7 @@ from domain.citizens.services import create_citizen
 from domain.security import Principal, PrincipalKind, Role
 from domain.tenancy.models import Agent, Department, Tenant
 from domain.tenancy.services import create_agent, create_department, create_tenant, get_tenant_by_slug
+from seeds.appointments import seed_appointments
 
 log = logging.getLogger("guichet.seeds")
 
@@ -189,5 +190,6 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
             from seeds.dashboards import seed_dashboards
 
             await seed_dashboards(session, tenant.id)
+            await seed_appointments(session, system_principal(tenant.id), departments)
     await session.commit()
     log.info("demo data ready")

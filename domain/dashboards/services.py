@@ -161,7 +161,7 @@ async def _resolve_codes(session: AsyncSession, tenant_id: uuid.UUID, q: Indicat
         )
         for i, code in enumerate(q.department_codes):
             if code not in rows:
-                errors.add(("filter", "department_codes", str(i)), "UNKNOWN_DEPARTMENT")
+                errors.add(("filter", "department_codes", str(i)), "UNKNOWN_DEPARTMENT", department=code)
         deps = list(rows.values())
     for i, channel in enumerate(q.channels):
         if channel not in Channel.__members__:

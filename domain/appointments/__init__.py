@@ -1,0 +1,1 @@
+"""Appointments: places, agendas, opening rules, availability, bookings without overbooking."""
