@@ -5,8 +5,18 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from domain.dashboards import appointments as appointment_indicators
 from domain.dashboards import services
-from schema.dashboards import Granularity, IndicatorDimension, IndicatorFilter, IndicatorSource, RequestIndicators
+from schema.dashboards import (
+    AppointmentDimension,
+    AppointmentIndicatorFilter,
+    AppointmentIndicatorPoint,
+    Granularity,
+    IndicatorDimension,
+    IndicatorFilter,
+    IndicatorSource,
+    RequestIndicators,
+)
 
 
 def limits_from(settings) -> services.Limits:
@@ -53,3 +63,26 @@ class DashboardQuery:
                 s, ctx.principal, query_from(filter, granularity, dimension, source), limits_from(ctx.settings)
             )
         return RequestIndicators.from_result(result)
+
+    @strawberry.field(
+        description="Appointment indicators per period (and department or booking channel): outcomes, no-show rate, "
+        "fill rate of the offered capacity. Read raw; at most 400 days. SUPERVISOR (own departments), ADMIN, ANALYST."
+    )
+    async def appointment_indicators(
+        self,
+        info: Info,
+        filter: AppointmentIndicatorFilter,
+        granularity: Granularity = services.Granularity.MONTH,  # type: ignore[valid-type]
+        dimension: AppointmentDimension | None = None,  # type: ignore[valid-type]
+    ) -> list[AppointmentIndicatorPoint]:
+        ctx = info.context
+        q = appointment_indicators.AppointmentQuery(
+            date_from=filter.from_,
+            date_to=filter.to,
+            granularity=services.Granularity(granularity.value),
+            dimension=appointment_indicators.AppointmentDimension(dimension.value) if dimension else None,
+            department_codes=list(filter.department_codes or []),
+        )
+        async with ctx.read() as s:
+            points = await appointment_indicators.compute_appointment_indicators(s, ctx.principal, q, limits_from(ctx.settings))
+        return [AppointmentIndicatorPoint.from_point(p) for p in points]

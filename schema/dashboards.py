@@ -6,6 +6,7 @@ import datetime as dt
 
 import strawberry
 
+from domain.dashboards import appointments as appointment_indicators
 from domain.dashboards import services
 from schema.request_enums import Channel
 
@@ -139,4 +140,49 @@ class RequestIndicators:
                 overdue=r.backlog.overdue,
                 aging=[AgingBucket(label=label, count=n) for label, n in r.backlog.aging],
             ),
+        )
+
+
+AppointmentDimension = strawberry.enum(appointment_indicators.AppointmentDimension, description="Optional grouping of appointment points.")
+
+
+@strawberry.input(description="Which appointments count: those starting on these local days (both included).")
+class AppointmentIndicatorFilter:
+    from_: dt.date = strawberry.field(name="from")
+    to: dt.date
+    department_codes: list[str] | None = None
+
+
+@strawberry.type(description="Appointments starting in one period (and department or booking channel).")
+class AppointmentIndicatorPoint:
+    period_start: dt.date
+    dimension_key: str | None
+    suppressed: bool = strawberry.field(description="Analysts: fewer appointments than the minimum group size; figures null.")
+    booked: int | None = strawberry.field(description="Every appointment starting in the period, whatever its outcome.")
+    honoured: int | None
+    no_show: int | None
+    cancelled: int | None
+    pending: int | None = strawberry.field(description="Still BOOKED (outcome not recorded yet).")
+    no_show_rate: float | None = strawberry.field(description="No-show / (honoured + no-show).")
+    seats_offered: int | None = strawberry.field(description="Slot units offered by the opening hours x capacity (null per channel).")
+    seats_taken: int | None
+    fill_rate: float | None = strawberry.field(description="Seats taken / seats offered.")
+
+    @classmethod
+    def from_point(cls, p: appointment_indicators.AppointmentPoint) -> "AppointmentIndicatorPoint":
+        hidden = p.suppressed
+        c = p.counts
+        return cls(
+            period_start=p.period_start,
+            dimension_key=p.dimension_key,
+            suppressed=hidden,
+            booked=None if hidden else p.total,
+            honoured=None if hidden else c["HONOURED"],
+            no_show=None if hidden else c["NO_SHOW"],
+            cancelled=None if hidden else c["CANCELLED"],
+            pending=None if hidden else c["BOOKED"],
+            no_show_rate=None if hidden else p.no_show_rate,
+            seats_offered=p.seats_offered,
+            seats_taken=None if hidden else p.seats_taken,
+            fill_rate=None if hidden else p.fill_rate,
         )
