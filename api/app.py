@@ -16,7 +16,7 @@ from starlette.routing import Route
 from api import db
 from api.calendars import agenda_calendar, agent_calendar
 from api.graphql import GuichetGraphQL, build_schema
-from api.exports import indicators_csv, requests_csv
+from api.exports import appointments_csv, indicators_csv, requests_csv
 from api.metrics import REGISTRY, HttpMetricsMiddleware, PoolCollector, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/metrics", metrics_endpoint(settings.metrics_token)),
             Route("/exports/requests.csv", requests_csv),
             Route("/exports/indicators.csv", indicators_csv),
+            Route("/exports/appointments.csv", appointments_csv),
             Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
             Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),
         ],

@@ -1,6 +1,7 @@
 """CSV export routes for data teams (Bearer token: ANALYST, SUPERVISOR or ADMIN).
 
     GET /exports/requests.csv?from=2026-01-01&to=2026-03-31[&sep=;][&bom=1]
+    GET /exports/appointments.csv?from=...&to=...[&sep=;][&bom=1]   (appointments starting in the period)
     GET /exports/indicators.csv?from=...&to=...[&granularity=MONTH][&dimension=CHANNEL][&source=ROLLUP]
         [&procedure=CODE]...[&department=CODE]...[&category=C]...[&channel=WEB]...[&sep=;][&bom=1]
 
@@ -90,17 +91,24 @@ def _period(q) -> tuple:
     return date_from, date_to
 
 
-async def requests_csv(request: Request) -> Response:
-    q = request.query_params
+def _rows_export(name: str, stream):
+    async def endpoint(request: Request) -> Response:
+        q = request.query_params
 
-    async def build(session, principal):
-        services.require_indicator_reader(principal)
-        fmt = exports.parse_format(q.get("sep"), q.get("bom"))
-        date_from, date_to = _period(q)
-        p = await exports.check_requests_export(session, principal, date_from, date_to, _limits(request.app.state.settings))
-        return exports.stream_requests_csv(session, p, date_from, date_to, fmt), _filename("requests", q)
+        async def build(session, principal):
+            services.require_indicator_reader(principal)
+            fmt = exports.parse_format(q.get("sep"), q.get("bom"))
+            date_from, date_to = _period(q)
+            p = await exports.check_export(session, principal, date_from, date_to, _limits(request.app.state.settings))
+            return stream(session, p, date_from, date_to, fmt), _filename(name, q)
 
-    return await _guarded(request, build)
+        return await _guarded(request, build)
+
+    return endpoint
+
+
+requests_csv = _rows_export("requests", exports.stream_requests_csv)
+appointments_csv = _rows_export("appointments", exports.stream_appointments_csv)
 
 
 def _enum(enum_cls, value: str | None, field: str, default=None):

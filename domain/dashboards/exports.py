@@ -85,7 +85,7 @@ async def ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> N
     await session.commit()
 
 
-async def check_requests_export(
+async def check_export(
     session: AsyncSession, principal: Principal | None, date_from: date, date_to: date, limits: Limits
 ) -> Principal:
     """Permission and period checks, before the response starts (errors must not come mid-stream)."""
@@ -100,27 +100,10 @@ async def check_requests_export(
     return p
 
 
-async def stream_requests_csv(
-    session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat
-) -> AsyncIterator[str]:
-    """One line per request submitted in the period (local days), oldest first."""
-    tenant = await session.get(Tenant, p.tenant_id)
-    t0, t1 = day_bounds(date_from, date_to, tenant.timezone if tenant else "Europe/Paris")
-    scope = department_scope(p)
-    where = "v.tenant_id = :tenant_id AND v.submitted_at >= :t0 AND v.submitted_at < :t1"
-    params: dict = {"tenant_id": p.tenant_id, "t0": t0, "t1": t1}
-    if scope is not None:
-        where += " AND r.department_id = ANY(:deps)"
-        params["deps"] = list(scope)
-    sql = (
-        f"SELECT {', '.join('v.' + c for c in REQUEST_COLUMNS)} FROM reporting.requests v "
-        f"JOIN requests r ON r.id = v.request_id WHERE {where} ORDER BY v.submitted_at, v.request_id"
-    )
-    stmt = sa.text(sql)
-    if scope is not None:
-        stmt = stmt.bindparams(sa.bindparam("deps", type_=ARRAY(sa.Uuid)))
+async def _stream(session: AsyncSession, stmt: sa.TextClause, params: dict, columns: tuple[str, ...], fmt: CsvFormat) -> AsyncIterator[str]:
+    """Header, then rows from a server-side cursor, in chunks of ``CHUNK_ROWS`` lines."""
     out = _Writer(fmt)
-    out.row(REQUEST_COLUMNS)
+    out.row(columns)
     yield out.take()
     result = await session.stream(stmt.execution_options(yield_per=FETCH_ROWS), params)
     n = 0
@@ -132,6 +115,66 @@ async def stream_requests_csv(
     rest = out.take()
     if rest:
         yield rest
+
+
+async def _window(session: AsyncSession, p: Principal, date_from: date, date_to: date) -> dict:
+    tenant = await session.get(Tenant, p.tenant_id)
+    t0, t1 = day_bounds(date_from, date_to, tenant.timezone if tenant else "Europe/Paris")
+    return {"tenant_id": p.tenant_id, "t0": t0, "t1": t1}
+
+
+def _scoped(sql: str, p: Principal, params: dict, column: str) -> sa.TextClause:
+    """Add the supervisor's department restriction on ``column``."""
+    scope = department_scope(p)
+    if scope is None:
+        return sa.text(sql.format(scope="true"))
+    params["deps"] = list(scope)
+    return sa.text(sql.format(scope=f"{column} = ANY(:deps)")).bindparams(sa.bindparam("deps", type_=ARRAY(sa.Uuid)))
+
+
+def stream_requests_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
+    """One line per request submitted in the period (local days), oldest first."""
+
+    async def rows() -> AsyncIterator[str]:
+        params = await _window(session, p, date_from, date_to)
+        stmt = _scoped(
+            f"SELECT {', '.join('v.' + c for c in REQUEST_COLUMNS)} FROM reporting.requests v "
+            "WHERE v.tenant_id = :tenant_id AND v.submitted_at >= :t0 AND v.submitted_at < :t1 AND {scope} "
+            "ORDER BY v.submitted_at, v.request_id",
+            p, params, "(SELECT department_id FROM requests r WHERE r.id = v.request_id)",
+        )
+        async for chunk in _stream(session, stmt, params, REQUEST_COLUMNS, fmt):
+            yield chunk
+
+    return rows()
+
+
+APPOINTMENT_COLUMNS = (
+    "agenda", "department_code", "appointment_type", "procedure_code", "channel", "status", "booked_by",
+    "starts_at", "ends_at", "booked_at", "cancelled_at", "citizen_pseudonym",
+)
+
+
+def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
+    """One line per appointment starting in the period (local days); no code, subject, answers or reason."""
+
+    async def rows() -> AsyncIterator[str]:
+        params = await _window(session, p, date_from, date_to)
+        stmt = _scoped(
+            "SELECT g.name, d.code, t.label_fr, t.procedure_code, a.channel, a.status, a.booked_by_type, "
+            "a.starts_at, a.ends_at, a.created_at, a.cancelled_at, "
+            "left(encode(sha256(convert_to(k.secret || ':' || a.citizen_id::text, 'UTF8')), 'hex'), 32) "
+            "FROM appointments a JOIN agendas g ON g.id = a.agenda_id JOIN departments d ON d.id = g.department_id "
+            "JOIN appointment_types t ON t.id = a.appointment_type_id "
+            "JOIN reporting.tenant_keys k ON k.tenant_id = a.tenant_id "
+            "WHERE a.tenant_id = :tenant_id AND a.starts_at >= :t0 AND a.starts_at < :t1 AND {scope} "
+            "ORDER BY a.starts_at, a.id",
+            p, params, "g.department_id",
+        )
+        async for chunk in _stream(session, stmt, params, APPOINTMENT_COLUMNS, fmt):
+            yield chunk
+
+    return rows()
 
 
 INDICATOR_COLUMNS = (

@@ -53,3 +53,28 @@ async def test_outcomes_and_fill_rate_of_the_offered_capacity(gql, tenant):
     assert r.error_codes == ["FORBIDDEN"]
     r = await gql(APPOINTMENTS, {"filter": {"from": "2026-01-01", "to": "2027-12-31"}}, token=tenant.tokens["ADMIN"])
     assert r.error_codes == ["BAD_USER_INPUT"] and r.errors[0]["extensions"]["reason"] == "RANGE_TOO_LARGE"
+
+
+async def test_appointments_csv_is_pseudonymised(gql, tenant, client):
+    import csv
+    import io
+
+    # given two bookings of the same citizen
+    ids = await make_agenda(gql, tenant, capacity=2)
+    day = days_ahead(4)
+    citizen = await make_citizen(gql, tenant, "Dupont")
+    for hour in (9, 15):
+        await ok(await book_as_citizen(gql, tenant, ids, citizen, local(day, hour)), "appointmentBook")
+    # when an analyst exports the day
+    r = await client.get("/exports/appointments.csv", params={"from": day.isoformat(), "to": day.isoformat(), "sep": ";"},
+                         headers={"Authorization": f"Bearer {tenant.tokens['ANALYST']}"})
+    # then two lines, one pseudonym, no name
+    assert r.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(r.text), delimiter=";"))
+    assert [(x["status"], x["department_code"], x["channel"]) for x in rows] == [("BOOKED", "accueil", "WEB")] * 2
+    assert len({x["citizen_pseudonym"] for x in rows}) == 1 and len(rows[0]["citizen_pseudonym"]) == 32
+    assert "Dupont" not in r.text and "Camille" not in r.text
+    # and an agent may not export
+    r = await client.get("/exports/appointments.csv", params={"from": day.isoformat(), "to": day.isoformat()},
+                         headers={"Authorization": f"Bearer {tenant.tokens['AGENT']}"})
+    assert r.status_code == 403
