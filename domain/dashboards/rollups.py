@@ -118,11 +118,11 @@ async def refresh_rollups(
     """
     result = RefreshResult(tenant_id)
     await _ensure_reporting_key(session, tenant_id)
-    cursor = await session.get(RollupCursor, tenant_id, with_for_update=True)
-    if cursor is None:
-        cursor = RollupCursor(tenant_id=tenant_id, last_sequence=0)
-        session.add(cursor)
-        await session.flush()
+    await session.execute(
+        sa.text("INSERT INTO rollup_cursors (tenant_id, last_sequence) VALUES (:t, 0) ON CONFLICT DO NOTHING"), {"t": tenant_id}
+    )
+    # one refresh per tenant at a time: a concurrent run waits here, then resumes from the new cursor
+    cursor = await session.get(RollupCursor, tenant_id, with_for_update=True, populate_existing=True)
     position = cursor.last_sequence if since_sequence is None else since_sequence
     result.last_sequence = position
     while True:
@@ -154,7 +154,7 @@ async def refresh_rollups(
         cursor.refreshed_at = utcnow()
         result.last_sequence = cursor.last_sequence
         await session.commit()
-        cursor = await session.get(RollupCursor, tenant_id, with_for_update=True)
+        cursor = await session.get(RollupCursor, tenant_id, with_for_update=True, populate_existing=True)
         if len(rows) < batch:
             break
     cursor.refreshed_at = utcnow()

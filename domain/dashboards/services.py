@@ -282,7 +282,7 @@ async def compute_indicators(
     period = _period_sql(q.granularity)
     key, label = _dimension_sql(q.dimension)
     joins = "JOIN procedures p ON p.id = x.procedure_id LEFT JOIN departments dep ON dep.id = x.department_id"
-    counters = points = []
+    points: list[Point] = []
     if rows_sql:
         sums = ", ".join(f"sum(x.{c})::bigint AS {c}" for c in COUNTERS)
         self_service = "sum(CASE WHEN x.channel IN ({}) THEN x.submitted ELSE 0 END)::bigint AS self_service".format(

@@ -114,3 +114,30 @@ async def test_refresh_is_idempotent_and_resumes_from_cursor(app, make_tenant):
         assert replay.requests == 50
         rows_after = (await s.execute(sa.text("SELECT count(*), sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant.id})).one()
     assert tuple(rows_after) == tuple(rows) and rows[1] == 50
+
+
+async def test_cli_rollups_refresh(app, make_tenant, database_url, monkeypatch):
+    """`guichet rollups refresh --tenant SLUG` folds the tenant's events; an unknown slug fails."""
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from api.cli import main
+    from api.settings import get_settings
+
+    tenant = await make_tenant("cli")
+    await make_history(app, tenant, count=30, seed=9)
+    monkeypatch.setenv("GUICHET_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        done = await asyncio.to_thread(runner.invoke, main, ["rollups", "refresh", "--tenant", tenant.slug])
+        assert done.exit_code == 0, done.output
+        assert f"tenant {tenant.id}:" in done.output and "30 requests" in done.output
+        unknown = await asyncio.to_thread(runner.invoke, main, ["rollups", "refresh", "--tenant", "nowhere"])
+        assert unknown.exit_code == 1 and "unknown tenant" in unknown.output
+    finally:
+        get_settings.cache_clear()
+    async with app.state.sessionmaker() as s:
+        total = (await s.execute(sa.text("SELECT sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant.id})).scalar_one()
+    assert total == 30
