@@ -22,10 +22,18 @@ from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Agent",
+    "AgentDepartment",
+    "Citizen",
+    "CitizenExternalId",
+    "Department",
+    "Event",
     "Procedure",
     "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RollupCursor",
     "ProcedureVersion",
     "Request",
     "RequestCounter",
     "RequestMessage",
-    "Agent", "AgentDepartment", "Citizen", "CitizenExternalId", "Department", "Event", "Tenant", "metadata"]
+    "Tenant",
+    "metadata",
+]

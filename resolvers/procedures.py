@@ -11,7 +11,7 @@ from domain.procedures import services
 from resolvers.base import run_mutation
 from resolvers.node import register_node
 from schema.common import decode_id
-from schema.procedures import Procedure, ProcedurePayload, ProcedurePublishInput, ProcedureVersion
+from schema.procedures import Procedure, ProcedurePayload, ProcedurePublishInput, ProcedureSetActiveInput, ProcedureVersion
 
 
 @register_node("Procedure")
@@ -62,5 +62,17 @@ class ProcedureMutation:
 
         async def action(s):
             return await services.publish_procedure(s, ctx.principal, input.definition)
+
+        return await run_mutation(ctx, action, ProcedurePayload, "procedure", Procedure.from_model)
+
+    @strawberry.mutation(
+        description="Withdraw a procedure from the catalogue or offer it again (ADMIN). A withdrawn procedure refuses "
+        "new submissions (UNKNOWN_PROCEDURE); its requests go on."
+    )
+    async def procedure_set_active(self, info: Info, input: ProcedureSetActiveInput) -> ProcedurePayload:
+        ctx = info.context
+
+        async def action(s):
+            return await services.set_procedure_active(s, ctx.principal, input.code, input.active)
 
         return await run_mutation(ctx, action, ProcedurePayload, "procedure", Procedure.from_model)

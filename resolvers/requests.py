@@ -10,7 +10,7 @@ from strawberry.types import Info
 from domain.requests import services
 from resolvers.base import run_mutation
 from resolvers.node import register_node
-from schema.common import Connection, connection_from_page, decode_id, input_to_data
+from schema.common import Connection, decode_id, input_to_data
 from schema.request_enums import InboxOrderField, OrderDirection, RequestStatus
 from schema.requests import (
     InboxFilter,
@@ -28,6 +28,7 @@ from schema.requests import (
     RequestsPayload,
     RequestSubmitInput,
     RequestTransitionInput,
+    request_connection,
 )
 
 
@@ -79,7 +80,7 @@ class RequestQuery:
         statuses = [s.value for s in status] if status else None
         async with ctx.read() as s:
             page = await services.my_requests(s, ctx.principal, statuses, first, after)
-        return connection_from_page(page, Request.from_model)
+        return await request_connection(info, page)
 
     @strawberry.field(description="The agents' inbox across every channel (drafts excluded). Default order: due date ascending.")
     async def inbox(
@@ -97,7 +98,7 @@ class RequestQuery:
             page = await services.inbox(
                 s, ctx.principal, f, InboxOrderField(order.field).value, order.direction == OrderDirection.DESC, first, after
             )
-        return connection_from_page(page, Request.from_model)
+        return await request_connection(info, page)
 
 
 @strawberry.type

@@ -195,6 +195,12 @@ class ProcedurePublishInput:
     definition: JSON = strawberry.field(description="The whole definition (the YAML file as JSON). See docs/requests.md.")
 
 
+@strawberry.input(description="Withdraw a procedure from the catalogue (active: false) or offer it again.")
+class ProcedureSetActiveInput:
+    code: str
+    active: bool
+
+
 @strawberry.type
 class ProcedurePayload:
     procedure: Procedure | None

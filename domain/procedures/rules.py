@@ -17,6 +17,9 @@ from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 from domain.errors import Collector
 
@@ -220,6 +223,28 @@ def _shape_errors(definition: Any, errors: Collector, prefix: tuple[str, ...]) -
             errors.add(_path(prefix, path), "INVALID_DEFINITION", detail=err.message)
 
 
+def _refs(node: Any, path: list[Any]) -> Iterable[tuple[list[Any], str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield path + [key], value
+            else:
+                yield from _refs(value, path + [key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _refs(value, path + [index])
+
+
+def _check_references(schema: dict[str, Any], errors: Collector, prefix: tuple[str, ...]) -> None:
+    """Every ``$ref`` must resolve inside the form itself: nothing is fetched from the network."""
+    resolver = Registry().with_resource("urn:guichet:form", DRAFT202012.create_resource(schema)).resolver("urn:guichet:form")
+    for path, ref in _refs(schema, []):
+        try:
+            resolver.lookup(ref)
+        except Unresolvable:
+            errors.add(_path(prefix, path), "INVALID_JSON_SCHEMA", detail=f"unresolvable reference {ref}")
+
+
 def transition_sources(transition: dict[str, Any]) -> list[str]:
     source = transition.get("from")
     return [source] if isinstance(source, str) else list(source or [])
@@ -245,6 +270,8 @@ def validate_definition(
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         errors.add(_path(prefix, ["form", "schema", *exc.absolute_path]), "INVALID_JSON_SCHEMA", detail=exc.message)
+    else:
+        _check_references(schema, errors, _path(prefix, ["form", "schema"]))
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         errors.add(_path(prefix, ["form", "schema", "type"]), "INVALID_JSON_SCHEMA", detail="the form must be an object with properties")
     properties = set((schema.get("properties") or {}).keys()) if isinstance(schema.get("properties"), dict) else set()

@@ -40,7 +40,9 @@ async def publish_procedure(session: AsyncSession, principal: Principal | None, 
     ).scalar_one_or_none()
     if procedure is not None:
         current = await session.get(ProcedureVersion, procedure.current_version_id)
-        if current is not None and current.definition == definition and procedure.active:
+        if current is not None and current.definition == definition:
+            if not procedure.active:
+                await _set_active(session, p, procedure, True)
             return procedure
         number = procedure.current_version + 1
     else:
@@ -83,6 +85,39 @@ async def publish_procedure(session: AsyncSession, principal: Principal | None, 
         payload={"code": procedure.code, "version": number},
     )
     await session.flush()
+    return procedure
+
+
+async def _set_active(session: AsyncSession, p: Principal, procedure: Procedure, active: bool) -> None:
+    procedure.active = active
+    procedure.version += 1
+    record_event(
+        session,
+        tenant_id=p.tenant_id,
+        type="procedure.activated" if active else "procedure.deactivated",
+        aggregate_type="Procedure",
+        aggregate_id=procedure.id,
+        actor=p,
+        payload={"code": procedure.code},
+    )
+    await session.flush()
+
+
+async def set_procedure_active(session: AsyncSession, principal: Principal | None, code: str, active: bool) -> Procedure:
+    """Withdraw a procedure from the catalogue (no new submissions; existing requests go on) or offer it again."""
+    p = require_role(principal, Role.ADMIN)
+    procedure = (
+        await session.execute(
+            sa.select(Procedure)
+            .where(Procedure.tenant_id == p.tenant_id, Procedure.code == code)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if procedure is None:
+        raise DomainValidationError.single(("code",), "UNKNOWN_PROCEDURE")
+    if procedure.active != active:
+        await _set_active(session, p, procedure, active)
     return procedure
 
 

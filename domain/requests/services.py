@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from domain.base import utcnow
 from domain.citizens.models import Citizen
@@ -113,18 +114,25 @@ async def _lock(session: AsyncSession, p: Principal, request_id: uuid.UUID, fiel
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    if request is None:
+    if request is None or not _can_see(p, request):
         raise DomainValidationError.single((field,), "NOT_FOUND")
-    _check_can_see(p, request)
     return request
 
 
-def _check_can_see(p: Principal, request: Request) -> None:
+def _can_see(p: Principal, request: Request) -> bool:
+    """Citizens see their own requests (another citizen's: FORBIDDEN); staff see every
+    submitted request of the tenant, but not the drafts citizens have not sent yet."""
     if p.is_citizen:
         if request.citizen_id != p.subject_id:
             raise Forbidden()
-    else:
-        require_staff(p)
+        return True
+    require_staff(p)
+    return request.status != RequestStatus.DRAFT.value
+
+
+def _check_can_see(p: Principal, request: Request) -> None:
+    if not _can_see(p, request):
+        raise Forbidden()
 
 
 def _check_version(request: Request, expected: int | None) -> None:
@@ -599,26 +607,27 @@ async def load_unread_counts(
 # ---------------------------------------------------------------- reads
 
 
+def select_requests() -> sa.Select:
+    """Requests without their search columns (large, never shown)."""
+    return sa.select(Request).options(defer(Request.search_document), defer(Request.search_vector))
+
+
 async def get_request(session: AsyncSession, principal: Principal | None, request_id: uuid.UUID) -> Request | None:
     p = require_principal(principal)
     request = (
-        await session.execute(sa.select(Request).where(Request.tenant_id == p.tenant_id, Request.id == request_id))
+        await session.execute(select_requests().where(Request.tenant_id == p.tenant_id, Request.id == request_id))
     ).scalar_one_or_none()
-    if request is not None:
-        _check_can_see(p, request)
-    return request
+    return request if request is not None and _can_see(p, request) else None
 
 
 async def get_request_by_reference(session: AsyncSession, principal: Principal | None, reference: str) -> Request | None:
     p = require_principal(principal)
     request = (
         await session.execute(
-            sa.select(Request).where(Request.tenant_id == p.tenant_id, Request.reference == reference.strip())
+            select_requests().where(Request.tenant_id == p.tenant_id, Request.reference == reference.strip())
         )
     ).scalar_one_or_none()
-    if request is not None:
-        _check_can_see(p, request)
-    return request
+    return request if request is not None and _can_see(p, request) else None
 
 
 async def my_requests(
@@ -628,7 +637,7 @@ async def my_requests(
     p = require_principal(principal)
     if not p.is_citizen:
         raise Forbidden()
-    stmt = sa.select(Request).where(Request.tenant_id == p.tenant_id, Request.citizen_id == p.subject_id)
+    stmt = select_requests().where(Request.tenant_id == p.tenant_id, Request.citizen_id == p.subject_id)
     if statuses:
         stmt = stmt.where(Request.status.in_(statuses))
     return await paginate(session, stmt, [Request.created_at, Request.id], first, after, descending=True)
@@ -663,7 +672,7 @@ OPEN_STATUSES = (
 
 
 def inbox_statement(p: Principal, f: InboxFilter, now: datetime) -> sa.Select:
-    stmt = sa.select(Request).where(Request.tenant_id == p.tenant_id, Request.status != RequestStatus.DRAFT.value)
+    stmt = select_requests().where(Request.tenant_id == p.tenant_id, Request.status != RequestStatus.DRAFT.value)
     if f.statuses:
         stmt = stmt.where(Request.status.in_(f.statuses))
     if f.procedure_codes:

@@ -24,6 +24,14 @@ query($filter: InboxFilter, $orderBy: InboxOrder, $first: Int, $after: String) {
   }
 }
 """
+INBOX_WITH_FRAGMENTS = """
+fragment Who on Request { citizen { displayName } assignee { displayName } }
+query($first: Int) {
+  inbox(first: $first) {
+    nodes { reference ...Who ... on Request { procedure { code } department { code } state { code } lastTimelineEntry { kind } } }
+  }
+}
+"""
 SUBMIT = """
 mutation($input: RequestSubmitInput!) { requestSubmit(input: $input) { request { id reference version } userErrors { field code } } }
 """
@@ -203,3 +211,9 @@ async def test_inbox_page_runs_a_fixed_number_of_statements(gql, app, make_tenan
     # page query + citizens + procedures + versions + departments + agents + last events (+ begin/reset)
     print("statements per inbox page", counts)
     assert counts[50] <= 9, counts
+    # the same through fragments and the `nodes` shortcut
+    with count_statements(app) as statements:
+        result = await gql(INBOX_WITH_FRAGMENTS, {"first": 50}, token=agent)
+    nodes = result.data["inbox"]["nodes"]
+    assert len(nodes) == 50 and all(n["citizen"]["displayName"] and n["lastTimelineEntry"]["kind"] for n in nodes)
+    assert len(statements) == counts[50]

@@ -100,6 +100,18 @@ async def test_structural_errors_point_at_the_faulty_place(gql, app, tenant):
     assert result.data["procedure"] is None
 
 
+async def test_form_references_must_resolve_locally(gql, app, tenant):
+    await add_department(app, tenant, "voirie", "Voirie")
+    remote = permit()
+    remote["form"]["schema"]["properties"]["plate"] = {"$ref": "https://example.org/plate.json"}
+    payload = await publish(gql, tenant, remote)
+    assert _errors(payload) == {(("definition", "form", "schema", "properties", "plate", "$ref"), "INVALID_JSON_SCHEMA")}
+    local = permit()
+    local["form"]["schema"]["$defs"] = {"plate": {"type": "string", "pattern": "^[A-Z]{2}-[0-9]{3}-[A-Z]{2}$"}}
+    local["form"]["schema"]["properties"]["plate"] = {"$ref": "#/$defs/plate"}
+    assert (await publish(gql, tenant, local))["userErrors"] == []
+
+
 async def test_no_terminal_state_and_shape_errors(gql, app, tenant):
     await add_department(app, tenant, "voirie", "Voirie")
     broken = permit()
@@ -159,3 +171,35 @@ async def test_cli_import_of_yaml_and_json(app, tenant, tmp_path, database_url, 
     assert refused.exit_code == 1
     assert "definition.workflow.transitions.0.to: UNKNOWN_STATE" in refused.output
     get_settings.cache_clear()
+
+
+SET_ACTIVE = """
+mutation($input: ProcedureSetActiveInput!) { procedureSetActive(input: $input) { procedure { code active } userErrors { field code } } }
+"""
+
+
+async def test_withdrawn_procedure_leaves_the_catalogue_and_refuses_submissions(gql, app, tenant):
+    await add_department(app, tenant, "voirie", "Voirie")
+    await publish(gql, tenant)
+    _, _, token = await make_citizen(gql, tenant)
+    submit = """mutation($a: JSON) { requestSubmit(input: {procedureCode: "parking-permit", answers: $a}) {
+      request { reference status } userErrors { field code } } }"""
+    answers = {"plate": "AB-123-CD", "vehicle": "car"}
+    before = (await gql(submit, {"a": answers}, token=token)).data["requestSubmit"]
+    assert before["userErrors"] == []
+    # when an admin withdraws it
+    assert (await gql(SET_ACTIVE, {"input": {"code": "parking-permit", "active": False}}, token=tenant.tokens["AGENT"])).error_codes == ["FORBIDDEN"]
+    out = await gql(SET_ACTIVE, {"input": {"code": "parking-permit", "active": False}}, token=tenant.tokens["ADMIN"])
+    assert out.data["procedureSetActive"]["procedure"] == {"code": "parking-permit", "active": False}
+    # then it leaves the catalogue, refuses new requests, and the existing request is still followed
+    assert (await gql(CATALOGUE, token=token)).data["procedures"] == []
+    refused = (await gql(submit, {"a": answers}, token=token)).data["requestSubmit"]
+    assert refused["userErrors"] == [{"field": ["procedureCode"], "code": "UNKNOWN_PROCEDURE"}]
+    followed = await gql("query($r: String!) { request(reference: $r) { status procedure { code active } } }", {"r": before["request"]["reference"]}, token=token)
+    assert followed.data["request"] == {"status": "SUBMITTED", "procedure": {"code": "parking-permit", "active": False}}
+    # publishing the same definition again offers it again, without a new version
+    again = await publish(gql, tenant)
+    assert again["procedure"]["currentVersionNumber"] == 1
+    assert [p["code"] for p in (await gql(CATALOGUE, token=token)).data["procedures"]] == ["parking-permit"]
+    unknown = await gql(SET_ACTIVE, {"input": {"code": "nope", "active": True}}, token=tenant.tokens["ADMIN"])
+    assert unknown.data["procedureSetActive"]["userErrors"] == [{"field": ["code"], "code": "UNKNOWN_PROCEDURE"}]

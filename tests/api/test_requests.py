@@ -179,9 +179,14 @@ async def test_drafts_are_saved_resumed_and_submitted(gql, app, tenant):
     assert payload["request"]["status"] == "SUBMITTED" and payload["request"]["reference"]
     again = await submit(gql, token, procedureCode=None, draftId=draft["id"], answers=None)
     assert again["userErrors"][0]["code"] == "NOT_A_DRAFT"
-    # agents cannot save drafts
+    # agents cannot save drafts, nor see the drafts citizens have not sent
     result = await gql(DRAFT, {"input": {"procedureCode": "parking-permit", "answers": {}}}, token=tenant.tokens["AGENT"])
     assert result.error_codes == ["FORBIDDEN"]
+    other = (await gql(DRAFT, {"input": {"procedureCode": "parking-permit", "answers": {}}}, token=token)).data
+    hidden = other["requestSaveDraft"]["request"]["id"]
+    seen = await gql("query($id: ID!) { request(id: $id) { id } }", {"id": hidden}, token=tenant.tokens["AGENT"])
+    assert seen.data["request"] is None
+    assert (await gql("query($id: ID!) { request(id: $id) { id } }", {"id": hidden}, token=token)).data["request"]["id"] == hidden
 
 
 async def test_workflow_roles_inputs_versions_and_citizen_actions(gql, app, tenant):
