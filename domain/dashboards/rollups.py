@@ -162,12 +162,66 @@ async def refresh_rollups(
     return result
 
 
-async def refresh_all(session: AsyncSession, tenant_slug: str | None = None) -> list[RefreshResult]:
+async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> RefreshResult:
+    """Recompute the tenant's facts and rollups from scratch in set-based statements (initial load,
+    after a restore, or to repair), then place the cursor so that the incremental refresh resumes
+    right after. Much faster than replaying the outbox from 0 on millions of requests."""
+    result = RefreshResult(tenant_id)
+    await _ensure_reporting_key(session, tenant_id)
+    params = {"tenant_id": tenant_id}
+    await session.execute(
+        sa.text("INSERT INTO rollup_cursors (tenant_id, last_sequence) VALUES (:tenant_id, 0) ON CONFLICT DO NOTHING"), params
+    )
+    cursor = await session.get(RollupCursor, tenant_id, with_for_update=True, populate_existing=True)
+    # resume point: before any event young enough to have a lower-sequence sibling still in flight
+    top = (await session.execute(sa.text("SELECT coalesce(max(sequence), 0) FROM events"))).scalar_one()
+    recent = (
+        await session.execute(
+            sa.text(
+                "SELECT min(sequence) FROM events WHERE tenant_id = :tenant_id AND aggregate_type = 'Request' "
+                "AND occurred_at >= now() - make_interval(secs => :safety)"
+            ),
+            {**params, "safety": SAFETY_SECONDS},
+        )
+    ).scalar_one()
+    for table in ("request_facts", "request_daily_rollups", "request_daily_histograms"):
+        await session.execute(sa.text(f"DELETE FROM {table} WHERE tenant_id = :tenant_id"), params)
+    inserted = await session.execute(
+        sa.text(f"INSERT INTO request_facts ({FACT_COLUMNS}) SELECT {FACT_COLUMNS} FROM ({FACTS_FROM_BASE.format(where='true')}) f"),
+        params,
+    )
+    result.requests = inserted.rowcount
+    facts = "SELECT * FROM request_facts WHERE tenant_id = :tenant_id"
+    cols = ", ".join(COUNTERS)
+    rollups = await session.execute(
+        sa.text(
+            f"INSERT INTO request_daily_rollups (tenant_id, day, {KEY}, {cols}) "
+            f"SELECT :tenant_id, day, {KEY}, {cols} FROM ({contributions_sql(facts, 'true')}) c"
+        ),
+        params,
+    )
+    await session.execute(
+        sa.text(
+            f"INSERT INTO request_daily_histograms (tenant_id, day, {KEY}, kind, bucket, count) "
+            f"SELECT :tenant_id, day, {KEY}, kind, bucket, count FROM ({histograms_sql(facts, 'true')}) h"
+        ),
+        params,
+    )
+    result.days = rollups.rowcount
+    cursor.last_sequence = recent - 1 if recent is not None else top
+    cursor.refreshed_at = utcnow()
+    result.last_sequence = cursor.last_sequence
+    await session.commit()
+    return result
+
+
+async def refresh_all(session: AsyncSession, tenant_slug: str | None = None, rebuild: bool = False) -> list[RefreshResult]:
     stmt = sa.select(Tenant.id).order_by(Tenant.slug)
     if tenant_slug:
         stmt = stmt.where(Tenant.slug == tenant_slug)
     tenant_ids = list((await session.execute(stmt)).scalars())
-    return [await refresh_rollups(session, t) for t in tenant_ids]
+    job = rebuild_rollups if rebuild else refresh_rollups
+    return [await job(session, t) for t in tenant_ids]
 
 
 def local_today(tz: str) -> date:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from domain.base import utcnow
 from domain.dashboards import buckets
-from domain.dashboards.rollups import local_today, refresh_rollups
+from domain.dashboards.rollups import local_today, rebuild_rollups, refresh_rollups
 from domain.dashboards.services import Dimension, Granularity, IndicatorQuery, Limits, Source, compute_indicators
 from domain.events.services import record_event
 from domain.requests.models import Request
@@ -141,3 +141,31 @@ async def test_cli_rollups_refresh(app, make_tenant, database_url, monkeypatch):
     async with app.state.sessionmaker() as s:
         total = (await s.execute(sa.text("SELECT sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant.id})).scalar_one()
     assert total == 30
+
+
+ROLLUP_ROWS = f"""
+SELECT day, procedure_id, department_id, channel, {", ".join(c for c in ("submitted", "closed", "cancelled",
+    "processing_seconds_sum", "with_due", "on_time", "first_responses", "first_response_seconds_sum", "rated", "rating_sum"))}
+FROM request_daily_rollups WHERE tenant_id = :t ORDER BY 1, 2, 3, 4
+"""
+HISTOGRAM_ROWS = "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5, 6"
+
+
+async def test_rebuild_equals_incremental_refresh_and_places_the_cursor(app, make_tenant):
+    # given a history folded incrementally
+    tenant = await make_tenant("rebuild")
+    history = await make_history(app, tenant, count=150, seed=21)
+    async with app.state.sessionmaker() as s:
+        await refresh_rollups(s, tenant.id)
+        incremental = [(await s.execute(sa.text(q), {"t": tenant.id})).all() for q in (ROLLUP_ROWS, HISTOGRAM_ROWS)]
+    # when the tenant is rebuilt from scratch
+    async with app.state.sessionmaker() as s:
+        rebuilt = await rebuild_rollups(s, tenant.id)
+        again = [(await s.execute(sa.text(q), {"t": tenant.id})).all() for q in (ROLLUP_ROWS, HISTOGRAM_ROWS)]
+    # then the same rows, and the next refresh has nothing old to replay
+    assert rebuilt.requests == 150 and incremental[0] and incremental[1]
+    assert again == incremental
+    async with app.state.sessionmaker() as s:
+        after = await refresh_rollups(s, tenant.id)
+    assert after.events == 0
+    assert max(e["occurred_at"] for e in history.events) < utcnow() - timedelta(seconds=60)
