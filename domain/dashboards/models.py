@@ -5,7 +5,7 @@
   from ``requests`` and the events outbox by :mod:`domain.dashboards.rollups`. It also
   remembers which days a request counted in, so a late change can retract it from them.
 * ``request_daily_rollups``: additive counters per (tenant, local day, procedure,
-  department, channel).
+  department, channel); ``grain = 'M'`` rows hold calendar-month sums of the day rows.
 * ``request_daily_histograms``: counts per fixed logarithmic duration bucket (processing
   time and first-response time), for approximate percentiles (see ``domain.dashboards.buckets``).
 * ``rollup_cursors``: per tenant, the last outbox sequence folded into the rollups.
@@ -68,14 +68,17 @@ class RequestFact(SQLModel, table=True):
 class RequestDailyRollup(SQLModel, table=True):
     __tablename__ = "request_daily_rollups"
     __table_args__ = (
-        # one row per (tenant, day, procedure, department, channel) by construction (rebuilt per day)
-        sa.Index("ix_request_daily_rollups_day", "tenant_id", "day"),
+        # one row per (tenant, grain, day, procedure, department, channel) by construction (rebuilt per day)
+        sa.Index("ix_request_daily_rollups_day", "tenant_id", "grain", "day"),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True))
     tenant_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     )
+    # "D": one local day; "M": a calendar month (``day`` = its first day), the sum of its "D" rows,
+    # so that long periods read 30x fewer rows
+    grain: str = Field(default="D", sa_column=sa.Column(sa.String(1), nullable=False, server_default="D"))
     day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     procedure_id: uuid.UUID = _uuid()
     department_id: uuid.UUID | None = _uuid(nullable=True)
@@ -99,12 +102,15 @@ class RequestDailyRollup(SQLModel, table=True):
 
 class RequestDailyHistogram(SQLModel, table=True):
     __tablename__ = "request_daily_histograms"
-    __table_args__ = (sa.Index("ix_request_daily_histograms_day", "tenant_id", "day"),)
+    __table_args__ = (sa.Index("ix_request_daily_histograms_day", "tenant_id", "grain", "day"),)
 
     id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True))
     tenant_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
     )
+    # "D": one local day; "M": a calendar month (``day`` = its first day), the sum of its "D" rows,
+    # so that long periods read 30x fewer rows
+    grain: str = Field(default="D", sa_column=sa.Column(sa.String(1), nullable=False, server_default="D"))
     day: date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     procedure_id: uuid.UUID = _uuid()
     department_id: uuid.UUID | None = _uuid(nullable=True)

@@ -81,31 +81,66 @@ async def refresh_requests(session: AsyncSession, tenant_id: uuid.UUID, request_
 
 
 async def rebuild_days(session: AsyncSession, tenant_id: uuid.UUID, days: list[date]) -> None:
-    """Replace the rollups and histograms of ``days`` by the aggregation of ``request_facts``."""
+    """Replace the rollups and histograms of ``days`` (and of their months) by the aggregation of ``request_facts``."""
     if not days:
         return
     days_param = sa.bindparam("days", type_=ARRAY(sa.Date))
     params = {"tenant_id": tenant_id, "days": days}
-    facts = "SELECT * FROM request_facts WHERE tenant_id = :tenant_id"
     for table in ("request_daily_rollups", "request_daily_histograms"):
         await session.execute(
-            sa.text(f"DELETE FROM {table} WHERE tenant_id = :tenant_id AND day = ANY(:days)").bindparams(days_param), params
+            sa.text(f"DELETE FROM {table} WHERE tenant_id = :tenant_id AND grain = 'D' AND day = ANY(:days)").bindparams(days_param),
+            params,
         )
+    await _insert_days(session, DAY_FILTER, params, days_param)
+    await rebuild_months(session, tenant_id, sorted({d.replace(day=1) for d in days}))
+
+
+async def _insert_days(session: AsyncSession, day_filter: str, params: dict, *binds: sa.BindParameter) -> int:
+    facts = "SELECT * FROM request_facts WHERE tenant_id = :tenant_id"
     cols = ", ".join(COUNTERS)
-    await session.execute(
+    inserted = await session.execute(
         sa.text(
             f"INSERT INTO request_daily_rollups (tenant_id, day, {KEY}, {cols}) "
-            f"SELECT :tenant_id, day, {KEY}, {cols} FROM ({contributions_sql(facts, DAY_FILTER)}) c"
-        ).bindparams(days_param),
+            f"SELECT :tenant_id, day, {KEY}, {cols} FROM ({contributions_sql(facts, day_filter)}) c"
+        ).bindparams(*binds),
         params,
     )
     await session.execute(
         sa.text(
             f"INSERT INTO request_daily_histograms (tenant_id, day, {KEY}, kind, bucket, count) "
-            f"SELECT :tenant_id, day, {KEY}, kind, bucket, count FROM ({histograms_sql(facts, DAY_FILTER)}) h"
-        ).bindparams(days_param),
+            f"SELECT :tenant_id, day, {KEY}, kind, bucket, count FROM ({histograms_sql(facts, day_filter)}) h"
+        ).bindparams(*binds),
         params,
     )
+    return inserted.rowcount
+
+
+async def rebuild_months(session: AsyncSession, tenant_id: uuid.UUID, months: list[date] | None) -> None:
+    """Recompute the month rows (grain 'M') of ``months`` (None: every month) from the day rows."""
+    where = "true" if months is None else "day = ANY(:months)"
+    day_where = "true" if months is None else "date_trunc('month', day)::date = ANY(:months) AND day >= :first AND day < :last"
+    params: dict = {"tenant_id": tenant_id}
+    binds = []
+    if months is not None:
+        if not months:
+            return
+        params.update(months=months, first=months[0], last=(months[-1] + timedelta(days=32)).replace(day=1))
+        binds = [sa.bindparam("months", type_=ARRAY(sa.Date))]
+    for table, extra in (("request_daily_rollups", ""), ("request_daily_histograms", ", kind, bucket")):
+        await session.execute(
+            sa.text(f"DELETE FROM {table} WHERE tenant_id = :tenant_id AND grain = 'M' AND {where}").bindparams(*binds), params
+        )
+        sums = ", ".join(COUNTERS) if not extra else "count"
+        agg = ", ".join(f"sum({c})" for c in sums.split(", "))
+        await session.execute(
+            sa.text(
+                f"INSERT INTO {table} (tenant_id, grain, day, {KEY}{extra}, {sums}) "
+                f"SELECT tenant_id, 'M', date_trunc('month', day)::date, {KEY}{extra}, {agg} FROM {table} "
+                f"WHERE tenant_id = :tenant_id AND grain = 'D' AND {day_where} "
+                f"GROUP BY tenant_id, date_trunc('month', day)::date, {KEY}{extra}"
+            ).bindparams(*binds),
+            params,
+        )
 
 
 async def refresh_rollups(
@@ -191,23 +226,8 @@ async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> Refres
         params,
     )
     result.requests = inserted.rowcount
-    facts = "SELECT * FROM request_facts WHERE tenant_id = :tenant_id"
-    cols = ", ".join(COUNTERS)
-    rollups = await session.execute(
-        sa.text(
-            f"INSERT INTO request_daily_rollups (tenant_id, day, {KEY}, {cols}) "
-            f"SELECT :tenant_id, day, {KEY}, {cols} FROM ({contributions_sql(facts, 'true')}) c"
-        ),
-        params,
-    )
-    await session.execute(
-        sa.text(
-            f"INSERT INTO request_daily_histograms (tenant_id, day, {KEY}, kind, bucket, count) "
-            f"SELECT :tenant_id, day, {KEY}, kind, bucket, count FROM ({histograms_sql(facts, 'true')}) h"
-        ),
-        params,
-    )
-    result.days = rollups.rowcount
+    result.days = await _insert_days(session, "true", params)
+    await rebuild_months(session, tenant_id, None)
     cursor.last_sequence = recent - 1 if recent is not None else top
     cursor.refreshed_at = utcnow()
     result.last_sequence = cursor.last_sequence

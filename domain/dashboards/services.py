@@ -235,6 +235,30 @@ class _Scope:
         return sa.text(sql).bindparams(*self.binds) if self.binds else sa.text(sql)
 
 
+def _next_month(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _rollup_ranges(first: date, last: date, g: Granularity) -> list[tuple[str, date, date]]:
+    """(grain, from, to) ranges covering local days first..last: whole calendar months from the
+    month rows when the points are months (or one total), the partial edges from the day rows."""
+    if g not in (Granularity.MONTH, Granularity.TOTAL):
+        return [("D", first, last)]
+    m0 = first if first.day == 1 else _next_month(first)
+    end = _next_month(last) - timedelta(days=1) == last
+    m_last = last.replace(day=1) if end else last.replace(day=1) - timedelta(days=1)
+    m_last = m_last.replace(day=1)
+    if m0 > m_last:
+        return [("D", first, last)]
+    ranges = [("M", m0, m_last)]
+    if first < m0:
+        ranges.append(("D", first, m0 - timedelta(days=1)))
+    tail = _next_month(m_last)
+    if tail <= last:
+        ranges.append(("D", tail, last))
+    return ranges
+
+
 def _sources(q: IndicatorQuery, tz: str, today: date) -> tuple[str, str, dict[str, Any]]:
     """(rollup-shaped rows, histogram rows, params) for the period, from rollups and/or raw."""
     params: dict[str, Any] = {}
@@ -243,15 +267,11 @@ def _sources(q: IndicatorQuery, tz: str, today: date) -> tuple[str, str, dict[st
     parts_hist: list[str] = []
     cols = ", ".join(COUNTERS)
     if q.source is Source.ROLLUP and q.date_from < today:
-        params.update(r_from=q.date_from, r_to=min(q.date_to, today - timedelta(days=1)))
-        parts_rows.append(
-            f"SELECT day, {KEY}, {cols} FROM request_daily_rollups "
-            "WHERE tenant_id = :tenant_id AND day BETWEEN :r_from AND :r_to"
-        )
-        parts_hist.append(
-            f"SELECT day, {KEY}, kind, bucket, count FROM request_daily_histograms "
-            "WHERE tenant_id = :tenant_id AND day BETWEEN :r_from AND :r_to"
-        )
+        for i, (grain, first, last) in enumerate(_rollup_ranges(q.date_from, min(q.date_to, today - timedelta(days=1)), q.granularity)):
+            params.update({f"g{i}": grain, f"a{i}": first, f"b{i}": last})
+            where = f"WHERE tenant_id = :tenant_id AND grain = :g{i} AND day BETWEEN :a{i} AND :b{i}"
+            parts_rows.append(f"SELECT day, {KEY}, {cols} FROM request_daily_rollups {where}")
+            parts_hist.append(f"SELECT day, {KEY}, kind, bucket, count FROM request_daily_histograms {where}")
     if raw_from <= q.date_to:
         t0, t1 = day_bounds(raw_from, q.date_to, tz)
         params.update(t0=t0, t1=t1, raw_from=raw_from, raw_to=q.date_to)

@@ -65,7 +65,8 @@ REPORTING_UP = [
     FROM request_daily_rollups x
     JOIN tenants t ON t.id = x.tenant_id
     JOIN procedures p ON p.id = x.procedure_id
-    LEFT JOIN departments d ON d.id = x.department_id""",
+    LEFT JOIN departments d ON d.id = x.department_id
+    WHERE x.grain = 'D'""",
     """DO $$
     BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'guichet_reporting') THEN
@@ -89,6 +90,7 @@ def upgrade() -> None:
     op.create_table('request_daily_histograms',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('grain', sa.String(length=1), server_default='D', nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('procedure_id', sa.Uuid(), nullable=False),
     sa.Column('department_id', sa.Uuid(), nullable=True),
@@ -99,10 +101,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('ix_request_daily_histograms_day', 'request_daily_histograms', ['tenant_id', 'day'], unique=False)
+    op.create_index('ix_request_daily_histograms_day', 'request_daily_histograms', ['tenant_id', 'grain', 'day'], unique=False)
     op.create_table('request_daily_rollups',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('grain', sa.String(length=1), server_default='D', nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('procedure_id', sa.Uuid(), nullable=False),
     sa.Column('department_id', sa.Uuid(), nullable=True),
@@ -125,7 +128,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
-    op.create_index('ix_request_daily_rollups_day', 'request_daily_rollups', ['tenant_id', 'day'], unique=False)
+    op.create_index('ix_request_daily_rollups_day', 'request_daily_rollups', ['tenant_id', 'grain', 'day'], unique=False)
     op.create_table('rollup_cursors',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('last_sequence', sa.BigInteger(), server_default='0', nullable=False),

@@ -105,14 +105,14 @@ async def test_refresh_is_idempotent_and_resumes_from_cursor(app, make_tenant):
     await make_history(app, tenant, count=50, seed=3)
     async with app.state.sessionmaker() as s:
         first = await refresh_rollups(s, tenant.id)
-        rows = (await s.execute(sa.text("SELECT count(*), sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant.id})).one()
+        rows = (await s.execute(sa.text("SELECT count(*), sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t AND grain = 'D'"), {"t": tenant.id})).one()
     # when it runs again with nothing new, then nothing is read; when replayed from 0, same rollups
     async with app.state.sessionmaker() as s:
         again = await refresh_rollups(s, tenant.id)
         assert again.events == 0 and again.last_sequence == first.last_sequence
         replay = await refresh_rollups(s, tenant.id, since_sequence=0)
         assert replay.requests == 50
-        rows_after = (await s.execute(sa.text("SELECT count(*), sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant.id})).one()
+        rows_after = (await s.execute(sa.text("SELECT count(*), sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t AND grain = 'D'"), {"t": tenant.id})).one()
     assert tuple(rows_after) == tuple(rows) and rows[1] == 50
 
 
@@ -139,16 +139,19 @@ async def test_cli_rollups_refresh(app, make_tenant, database_url, monkeypatch):
     finally:
         get_settings.cache_clear()
     async with app.state.sessionmaker() as s:
-        total = (await s.execute(sa.text("SELECT sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant.id})).scalar_one()
+        total = (await s.execute(sa.text("SELECT sum(submitted) FROM request_daily_rollups WHERE tenant_id = :t AND grain = 'D'"), {"t": tenant.id})).scalar_one()
     assert total == 30
 
 
 ROLLUP_ROWS = f"""
-SELECT day, procedure_id, department_id, channel, {", ".join(c for c in ("submitted", "closed", "cancelled",
+SELECT grain, day, procedure_id, department_id, channel, {", ".join(c for c in ("submitted", "closed", "cancelled",
     "processing_seconds_sum", "with_due", "on_time", "first_responses", "first_response_seconds_sum", "rated", "rating_sum"))}
-FROM request_daily_rollups WHERE tenant_id = :t ORDER BY 1, 2, 3, 4
+FROM request_daily_rollups WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5
 """
-HISTOGRAM_ROWS = "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5, 6"
+HISTOGRAM_ROWS = (
+    "SELECT grain, day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms "
+    "WHERE tenant_id = :t ORDER BY 1, 2, 3, 4, 5, 6, 7"
+)
 
 
 async def test_rebuild_equals_incremental_refresh_and_places_the_cursor(app, make_tenant):
