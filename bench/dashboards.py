@@ -49,10 +49,9 @@ async def _setup(url: str, n: int) -> tuple[uuid.UUID, float]:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from domain.citizens.models import Citizen
-    from domain.procedures.models import Procedure, ProcedureVersion
     from domain.security import Principal, PrincipalKind, Role
     from domain.tenancy.services import create_agent, create_department, create_tenant
-    from seeds.dashboards import ProcedureRef, generate
+    from seeds.dashboards import bare_procedures, generate
 
     engine = db.create_engine(url, pool_size=2, max_overflow=0)
     async with db.sessionmaker(engine)() as s:
@@ -62,16 +61,7 @@ async def _setup(url: str, n: int) -> tuple[uuid.UUID, float]:
         deps = [(await create_department(s, system, {"name": f"Service {i}", "code": f"svc-{i}"})).id for i in range(8)]
         agent = await create_agent(s, system, {"email": "a@bench.example.org", "given_name": "A", "family_name": "B",
                                                "roles": ["AGENT"], "department_ids": [deps[0]]})
-        refs = []
-        for i in range(12):
-            proc = Procedure(tenant_id=tenant.id, code=f"proc-{i}", category=f"cat-{i % 4}", title_fr=f"P{i}", title_en=f"P{i}")
-            s.add(proc)
-            await s.flush()
-            version = ProcedureVersion(tenant_id=tenant.id, procedure_id=proc.id, number=1, definition={})
-            s.add(version)
-            await s.flush()
-            proc.current_version_id = version.id
-            refs.append(ProcedureRef(proc.id, version.id, random.choice((5, 10, 15, 30))))
+        refs = await bare_procedures(s, tenant.id, [(f"proc-{i}", f"cat-{i % 4}", random.choice((5, 10, 15, 30))) for i in range(12)])
         citizens = [Citizen(tenant_id=tenant.id, given_names="X", family_name=f"Y{i}") for i in range(2000)]
         s.add_all(citizens)
         await s.flush()

@@ -154,3 +154,21 @@ async def seed_dashboards(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     await seed_request_history(session, tenant_id)
     await session.commit()
     await refresh_rollups(session, tenant_id)
+
+
+async def bare_procedures(session: AsyncSession, tenant_id: uuid.UUID, specs: list[tuple[str, str, int]]) -> list[ProcedureRef]:
+    """Minimal procedures (code, category, SLA days) with an empty published version, for generated
+    history in tests and benchmarks (the workflow is not exercised there)."""
+    from domain.procedures.models import Procedure, ProcedureVersion
+
+    refs = []
+    for code, category, sla in specs:
+        proc = Procedure(tenant_id=tenant_id, code=code, category=category, title_fr=code, title_en=code)
+        session.add(proc)
+        await session.flush()
+        version = ProcedureVersion(tenant_id=tenant_id, procedure_id=proc.id, number=1, definition={})
+        session.add(version)
+        await session.flush()
+        proc.current_version_id = version.id
+        refs.append(ProcedureRef(proc.id, version.id, sla))
+    return refs

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from domain.citizens.models import Citizen
-from domain.procedures.models import Procedure, ProcedureVersion
 from domain.security import Principal, PrincipalKind, Role
 from domain.tenancy.services import create_department
-from seeds.dashboards import ProcedureRef, generate, insert_history
+from seeds.dashboards import bare_procedures, generate, insert_history
 
 
 @dataclass
@@ -27,17 +26,9 @@ async def make_history(app, tenant, count: int = 300, days: int = 150, seed: int
     system = Principal(PrincipalKind.CLIENT, uuid.UUID(int=0), tenant.id, frozenset({Role.ADMIN}))
     async with app.state.sessionmaker() as s:
         other = await create_department(s, system, {"name": "Voirie", "code": "voirie"})
-        refs, procs = [], {}
-        for code, category, sla in (("permit", "voirie", 10), ("certificate", "etat-civil", 5)):
-            proc = Procedure(tenant_id=tenant.id, code=code, category=category, title_fr=code, title_en=code)
-            s.add(proc)
-            await s.flush()
-            version = ProcedureVersion(tenant_id=tenant.id, procedure_id=proc.id, number=1, definition={})
-            s.add(version)
-            await s.flush()
-            proc.current_version_id = version.id
-            refs.append(ProcedureRef(proc.id, version.id, sla))
-            procs[code] = proc.id
+        specs = [("permit", "voirie", 10), ("certificate", "etat-civil", 5)]
+        refs = await bare_procedures(s, tenant.id, specs)
+        procs = {code: ref.id for (code, _, _), ref in zip(specs, refs)}
         citizens = []
         for i in range(12):
             c = Citizen(tenant_id=tenant.id, given_names=f"C{i}", family_name="Test")
