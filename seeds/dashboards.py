@@ -148,12 +148,12 @@ async def seed_request_history(session: AsyncSession, tenant_id: uuid.UUID, mont
 
 
 async def seed_dashboards(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    """Demo: 18 months of request history, then the rollups (which commits)."""
-    from domain.dashboards.rollups import refresh_rollups
+    """Demo: 18 months of request history (once), then the rollups rebuilt (which commits)."""
+    from domain.dashboards.rollups import rebuild_rollups
 
     await seed_request_history(session, tenant_id)
     await session.commit()
-    await refresh_rollups(session, tenant_id)
+    await rebuild_rollups(session, tenant_id)
 
 
 async def bare_procedures(session: AsyncSession, tenant_id: uuid.UUID, specs: list[tuple[str, str, int]]) -> list[ProcedureRef]:
