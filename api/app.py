@@ -14,10 +14,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api import db
+from api.files import FileServices, download
 from api.calendars import agenda_calendar, agent_calendar
 from api.graphql import GuichetGraphQL, build_schema
 from api.exports import appointments_csv, indicators_csv, requests_csv
-from api.metrics import REGISTRY, HttpMetricsMiddleware, PoolCollector, metrics_endpoint
+from api.idempotency import IdempotentGraphQL
+from api.oauth import token_endpoint
+from api.metrics import POOLS, HttpMetricsMiddleware, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
 from auth.tokens import TokenKeys
@@ -58,18 +61,19 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        REGISTRY.unregister(collector)
         await engine.dispose()
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", IdempotentGraphQL(graphql_app, sessionmaker, keys), methods=["GET", "POST"]),
+            Route("/auth/token", token_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(settings.metrics_token)),
             Route("/exports/requests.csv", requests_csv),
             Route("/exports/indicators.csv", indicators_csv),
             Route("/exports/appointments.csv", appointments_csv),
+            Route("/files/{token}", download, methods=["GET"]),
             Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
             Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),
         ],
@@ -80,21 +84,35 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 CORSMiddleware,
                 allow_origins=settings.cors_allowed_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key", "X-Request-ID"],
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Accept-Language",
+                    "Idempotency-Key",
+                    "X-Request-ID",
+                    # CSRF guard of multipart uploads (api/files.py)
+                    "Apollo-Require-Preflight",
+                    "GraphQL-Preflight",
+                    "X-Requested-With",
+                ],
                 expose_headers=["X-Request-ID", "Content-Language"],
                 allow_credentials=False,
                 max_age=600,
             ),
-            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                upload_max_bytes=settings.max_upload_request_bytes,
+            ),
         ],
         lifespan=lifespan,
     )
-    collector = PoolCollector(engine)
-    REGISTRY.register(collector)
+    POOLS.track(engine)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.keys = keys
+    app.state.files = FileServices.from_settings(settings, keys.signing_key)
     app.state.migration_heads = db.head_revisions()
     return app
 

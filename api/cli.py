@@ -131,6 +131,8 @@ def token(tenant_slug: str, roles: tuple[str, ...], agent_email: str | None, cit
             ).scalar_one_or_none()
             if agent is None:
                 raise click.ClickException(f"no agent {agent_email!r} in {tenant_slug!r}")
+            if not agent.active:
+                raise click.ClickException(f"agent {agent_email!r} is deactivated")
             if role_values:
                 agent.roles = [r.value for r in role_values]
             return await agent_token(session, keys, agent, ttl)
@@ -245,6 +247,78 @@ def schema_export(check: bool, output: Path) -> None:
         return
     output.write_text(sdl)
     click.echo(f"wrote {output}")
+
+
+@main.group()
+def idempotency() -> None:
+    """Idempotency keys of integrators' retried mutations."""
+
+
+@idempotency.command("purge")
+def idempotency_purge() -> None:
+    """Delete idempotency keys older than 24 hours (run it hourly, e.g. from cron)."""
+    from domain.idempotency.store import purge_expired
+
+    async def run() -> int:
+        engine = db.create_engine(_database_url(), pool_size=1, max_overflow=0)
+        try:
+            return await purge_expired(db.sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    click.echo(f"{asyncio.run(run())} expired idempotency keys deleted")
+
+
+@main.group("api-client")
+def api_client() -> None:
+    """API keys for integrations (the GraphQL apiClientCreate does the same for ADMIN agents)."""
+
+
+@api_client.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug, e.g. demo.")
+@click.option("--name", required=True, help="What the key is for, e.g. 'Open311 gateway'.")
+@click.option("--role", "roles", multiple=True, required=True, help="Role (repeatable): AGENT, SUPERVISOR, ADMIN, ANALYST.")
+def api_client_create(tenant_slug: str, name: str, roles: tuple[str, ...]) -> None:
+    """Issue an API key and print it (shown once; only its hash is stored)."""
+    from domain.clients.services import issue_api_client
+    from domain.errors import DomainValidationError
+    from domain.tenancy.services import get_tenant_by_slug
+
+    async def run(session):
+        tenant = await get_tenant_by_slug(session, tenant_slug)
+        if tenant is None:
+            raise click.ClickException(f"unknown tenant {tenant_slug!r}")
+        try:
+            issued = await issue_api_client(session, tenant.id, {"name": name, "roles": [r.upper() for r in roles]}, None)
+        except DomainValidationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        await session.commit()
+        return issued
+
+    issued = asyncio.run(_with_session(_database_url(), run))
+    click.echo(f"api client {issued.client.id} ({issued.client.name}), key shown once:", err=True)
+    click.echo(issued.key)
+
+
+@main.group()
+def files() -> None:
+    """Stored files (uploads)."""
+
+
+@files.command("purge-unclaimed")
+@click.option("--older-than-hours", type=click.IntRange(min=1), default=24, show_default=True)
+def files_purge_unclaimed(older_than_hours: int) -> None:
+    """Delete uploads that no request or report claimed in time (rows and blobs)."""
+    from datetime import timedelta
+
+    from domain.files.services import purge_unclaimed
+    from domain.files.storage import FilesystemStorage
+
+    storage = FilesystemStorage(get_settings().storage_dir)
+    count = asyncio.run(
+        _with_session(_database_url(), lambda s: purge_unclaimed(s, storage, timedelta(hours=older_than_hours)))
+    )
+    click.echo(f"purged {count} unclaimed file(s)")
 
 
 if __name__ == "__main__":

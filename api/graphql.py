@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
@@ -17,14 +18,22 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+try:  # where Strawberry's view raises its HTTP errors from (moved to cross_web in recent versions)
+    from cross_web import HTTPException
+except ImportError:  # pragma: no cover - older Strawberry
+    from strawberry.http.exceptions import HTTPException  # type: ignore[no-redef]
+
 from api.context import Context
+from api.files import error_response, has_preflight_header, is_multipart
 from api.metrics import MetricsExtension
 from api.settings import Settings
-from auth.tokens import InvalidToken, TokenKeys, verify_token
+from api.authn import authenticate
+from auth.tokens import InvalidToken, TokenKeys
 from domain.errors import DomainValidationError, Forbidden, NotAuthenticated
 from domain.messages import negotiate_locale, translate
 from resolvers.root import Mutation, Query
@@ -103,6 +112,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         MaxTokensLimiter(max_token_count=settings.max_tokens),
         ErrorFormatter(),
         MetricsExtension,
+        # validated documents are cached (front-ends send the same few operations over
+        # and over); a document's errors are the same every time, so the limits still hold.
+        # (Strawberry's ParserCache is not used: it raises parse errors outside the error
+        # formatting, so a syntax error would lose its extensions.code.)
+        ValidationCache(maxsize=512),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection())
@@ -114,21 +128,11 @@ def export_sdl() -> str:
     return GuichetSchema(query=Query, mutation=Mutation).as_str() + "\n"
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("not a bearer token")
-    return token.strip()
-
-
 def _unauthenticated(locale: str, request_id: str | None) -> JSONResponse:
     return JSONResponse(
         {"data": None, "errors": [{"message": translate("UNAUTHENTICATED", locale), "extensions": {"code": "UNAUTHENTICATED", "requestId": request_id}}]},
         status_code=401,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"', "Content-Language": locale},
     )
 
 
@@ -140,7 +144,7 @@ class GuichetGraphQL(GraphQL):
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,  # guarded by the preflight-header rule in __call__
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -152,10 +156,13 @@ class GuichetGraphQL(GraphQL):
             return
         request = Request(scope=scope, receive=receive)
         locale = negotiate_locale(request.headers.get("accept-language"))
+        if is_multipart(request.headers.get("content-type")) and not has_preflight_header(request.headers):
+            # CSRF: Strawberry does not check this itself (see docs/files.md)
+            await error_response("CSRF_PREFLIGHT_REQUIRED", 400, request, graphql=True)(scope, receive, send)
+            return
         request_id = scope.get("state", {}).get("request_id") or uuid.uuid4().hex
         try:
-            token = _bearer(request)
-            principal = verify_token(self.keys, token) if token else None
+            principal = await authenticate(request, self.keys, self.sessionmaker)
         except InvalidToken:
             await _unauthenticated(locale, request_id)(scope, receive, send)
             return
@@ -173,12 +180,9 @@ class GuichetGraphQL(GraphQL):
             try:
                 response = await self.run(request, context=ctx)
             except Exception as exc:  # noqa: BLE001 - strawberry raises HTTPException subclasses
-                from strawberry.exceptions import StrawberryGraphQLError  # noqa: F401
-                from strawberry.http.exceptions import HTTPException
-
-                if isinstance(exc, HTTPException):
+                if isinstance(exc, (HTTPException, StarletteHTTPException)):  # the latter: malformed multipart
                     response = JSONResponse(
-                        {"errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                        {"errors": [{"message": getattr(exc, "reason", None) or exc.detail, "extensions": {"code": "BAD_REQUEST"}}]},
                         status_code=exc.status_code,
                     )
                 else:
@@ -189,6 +193,13 @@ class GuichetGraphQL(GraphQL):
             await response(scope, receive, send)
         finally:
             await ctx.close()
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        # a "map" path that does not fit the operations (e.g. through null or a string) is the client's error
+        try:
+            return await super().parse_multipart(request)
+        except (IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise HTTPException(400, "File(s) missing in form data") from exc
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         data: GraphQLHTTPResponse = {"data": result.data}

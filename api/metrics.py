@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import time
+import weakref
 from typing import Any, Iterator
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -86,19 +87,36 @@ def _has_user_errors(data: Any) -> bool:
 
 
 class PoolCollector:
-    """Database pool usage, read when Prometheus scrapes."""
+    """Database pool usage of every live engine of the process, read when Prometheus scrapes."""
 
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
+        self.engines: weakref.WeakSet = weakref.WeakSet()
+
+    def track(self, engine: Any) -> None:
+        self.engines.add(engine)
+
+    def describe(self):
+        # no name reservation: a second app in the same process (tests with other
+        # settings) must not fail with DuplicateTimeseries; a server runs one app
+        return []
 
     def collect(self):
-        pool = self.engine.sync_engine.pool
         gauge = GaugeMetricFamily("guichet_db_pool_connections", "Database pool connections by state.", labels=["state"])
-        for state, getter in (("size", "size"), ("checked_out", "checkedout"), ("overflow", "overflow"), ("idle", "checkedin")):
-            fn = getattr(pool, getter, None)
-            if fn is not None:
-                gauge.add_metric([state], float(fn()))
+        totals = {"size": 0.0, "checked_out": 0.0, "overflow": 0.0, "idle": 0.0}
+        getters = {"size": "size", "checked_out": "checkedout", "overflow": "overflow", "idle": "checkedin"}
+        for engine in list(self.engines):
+            pool = engine.sync_engine.pool
+            for state, getter in getters.items():
+                fn = getattr(pool, getter, None)
+                if fn is not None:
+                    totals[state] += float(fn())
+        for state, value in totals.items():
+            gauge.add_metric([state], value)
         yield gauge
+
+
+POOLS = PoolCollector()
+REGISTRY.register(POOLS)
 
 
 class HttpMetricsMiddleware:

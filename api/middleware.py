@@ -51,15 +51,20 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse request bodies over ``max_bytes`` with 413, by header or while streaming."""
+    """Refuse request bodies over the limit with 413, by header or while streaming.
 
-    def __init__(self, app, max_bytes: int) -> None:
+    The limit is ``max_bytes`` (JSON and everything else), or ``upload_max_bytes``
+    for ``multipart/form-data`` bodies (GraphQL file uploads) when given.
+    """
+
+    def __init__(self, app, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
-    async def _reject(self, send) -> None:
+    async def _reject(self, send, limit: int) -> None:
         body = json.dumps(
-            {"errors": [{"message": f"Request body larger than {self.max_bytes} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+            {"errors": [{"message": f"Request body larger than {limit} bytes.", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
         ).encode()
         await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -69,14 +74,16 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        limit = self.upload_max_bytes if content_type == b"multipart/form-data" else self.default_max_bytes
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.max_bytes
+                too_big = int(length) > limit
             except ValueError:
                 too_big = True
             if too_big:
-                await self._reject(send)
+                await self._reject(send, limit)
                 return
         received = 0
         response_started = False
@@ -89,7 +96,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise TooLarge()
             return message
 
@@ -103,4 +110,4 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive_wrapper, send_wrapper)
         except TooLarge:
             if not response_started:
-                await self._reject(send)
+                await self._reject(send, limit)

@@ -9,6 +9,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.files.models import FilePurpose
+from domain.files.rules import DEFAULT_ALLOWED
+
 DEV_SECRET = "guichet-development-secret-do-not-use-in-production"
 
 
@@ -51,6 +54,21 @@ class Settings(BaseSettings):
     indicators_raw_max_days: int = 93  # longest period computed from the base tables (source RAW)
     indicators_max_days: int = 3660  # longest period of any indicator query
     export_min_group_size: int = 5  # smaller groups are suppressed in pseudonymised aggregate outputs
+    # Files (domain/files, docs/files.md)
+    storage_dir: Path = Path(".guichet/files")  # GUICHET_STORAGE_DIR
+    max_upload_bytes: int = 10 * 1024 * 1024  # per file
+    max_image_pixels: int = 40_000_000  # decompression-bomb guard
+    thumbnail_max_side: int = 320
+    attachment_content_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED[FilePurpose.ATTACHMENT]))
+    photo_content_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED[FilePurpose.PHOTO]))
+    file_url_ttl_seconds: int = 300
+    file_url_secret: str | None = None  # default: derived from the JWT secret (or private key)
+    public_base_url: str | None = None  # e.g. https://api.example.org; default: the request's own base URL
+
+    @property
+    def max_upload_request_bytes(self) -> int:
+        """Body limit of multipart/form-data requests: one file plus room for the operations and map fields."""
+        return self.max_upload_bytes + 1024 * 1024
 
     @model_validator(mode="after")
     def _production_safety(self) -> "Settings":

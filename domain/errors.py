@@ -66,6 +66,7 @@ CONSTRAINT_FIELDS: dict[str, tuple[tuple[str, ...] | None, str]] = {
     "uq_agents_tenant_email": (("email",), "DUPLICATE"),
     "uq_departments_tenant_code": (("code",), "DUPLICATE"),
     "tenants_slug_key": (("slug",), "DUPLICATE"),
+    "uq_api_clients_tenant_name": (("name",), "DUPLICATE"),
     "uq_procedures_tenant_code": (("definition", "code"), "DUPLICATE"),
     "uq_procedure_versions_number": (("definition", "code"), "DUPLICATE"),
 }

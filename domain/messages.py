@@ -112,98 +112,29 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Un agent doit avoir au moins un rôle.",
         "en": "An agent must have at least one role.",
     },
-    # ---------------------------------------------------------------- procedures and requests
-    "INVALID_DEFINITION": {
-        "fr": "Cette partie de la définition de la démarche n'est pas conforme ({detail}).",
-        "en": "This part of the procedure definition is not valid ({detail}).",
+    "CLIENT_ROLE_REQUIRED": {
+        "fr": "Un client d'API doit avoir au moins un rôle.",
+        "en": "An API client must have at least one role.",
     },
-    "UNKNOWN_PROPERTY": {
-        "fr": "La propriété « {name} » n'est pas prévue à cet endroit de la définition.",
-        "en": "Property \"{name}\" is not expected at this place of the definition.",
+    "EXPIRY_IN_PAST": {
+        "fr": "La date d'expiration doit être dans le futur.",
+        "en": "The expiry date must be in the future.",
     },
-    "INVALID_JSON_SCHEMA": {
-        "fr": "Le formulaire n'est pas un schéma JSON (draft 2020-12) valide : {detail}.",
-        "en": "The form is not a valid JSON Schema (draft 2020-12): {detail}.",
+    "ALREADY_REVOKED": {
+        "fr": "Cette clé d'API est déjà révoquée.",
+        "en": "This API key is already revoked.",
     },
-    "UNKNOWN_FIELD": {
-        "fr": "Le champ « {name} » n'existe pas dans le formulaire.",
-        "en": "Field \"{name}\" does not exist in the form.",
+    "IDEMPOTENCY_KEY_INVALID": {
+        "fr": "L'en-tête Idempotency-Key doit contenir de 1 à 255 caractères ASCII visibles.",
+        "en": "The Idempotency-Key header must contain 1 to 255 visible ASCII characters.",
     },
-    "UNKNOWN_STEP": {
-        "fr": "L'étape « {name} » n'est pas déclarée.",
-        "en": "Step \"{name}\" is not declared.",
+    "IDEMPOTENCY_KEY_REUSED": {
+        "fr": "Cette clé d'idempotence a déjà servi pour une autre requête : utilisez une nouvelle clé pour une nouvelle opération.",
+        "en": "This idempotency key was already used for a different request: use a new key for a new operation.",
     },
-    "UNKNOWN_STATE": {
-        "fr": "L'état « {name} » n'existe pas dans le circuit de traitement.",
-        "en": "State \"{name}\" does not exist in the workflow.",
-    },
-    "NO_TERMINAL_STATE": {
-        "fr": "Le circuit de traitement doit comporter au moins un état final (terminal: true).",
-        "en": "The workflow must have at least one final state (terminal: true).",
-    },
-    "UNREACHABLE_STATE": {
-        "fr": "L'état « {name} » ne peut jamais être atteint depuis l'état initial.",
-        "en": "State \"{name}\" can never be reached from the initial state.",
-    },
-    "UNKNOWN_DEPARTMENT": {
-        "fr": "Le service « {department} » n'existe pas dans cette collectivité.",
-        "en": "Department \"{department}\" does not exist in this local authority.",
-    },
-    "UNKNOWN_PROCEDURE": {
-        "fr": "Cette démarche n'existe pas ou n'est plus proposée.",
-        "en": "This procedure does not exist or is no longer offered.",
-    },
-    "INVALID_ANSWER": {
-        "fr": "Cette réponse n'est pas au format attendu.",
-        "en": "This answer is not in the expected format ({detail}).",
-    },
-    "INVALID_CHOICE": {
-        "fr": "Choisissez une des valeurs proposées.",
-        "en": "Choose one of the proposed values.",
-    },
-    "OUT_OF_RANGE": {
-        "fr": "La valeur est hors des limites autorisées.",
-        "en": "The value is outside the allowed range.",
-    },
-    "TRANSITION_NOT_ALLOWED": {
-        "fr": "L'action « {transition} » n'est pas possible pour vous dans l'état actuel de la demande ({state}).",
-        "en": "Action \"{transition}\" is not available to you in the current state of the request ({state}).",
-    },
-    "UNKNOWN_TRANSITION": {
-        "fr": "L'action « {transition} » n'existe pas pour cette démarche.",
-        "en": "Action \"{transition}\" does not exist for this procedure.",
-    },
-    "MISSING_TRANSITION_INPUT": {
-        "fr": "Cette information est obligatoire pour effectuer l'action (« {name} »).",
-        "en": "This information is required to perform the action (\"{name}\").",
-    },
-    "CHANNEL_NOT_ACCEPTED": {
-        "fr": "Cette démarche ne peut pas être déposée par ce canal ({channel}).",
-        "en": "This procedure cannot be submitted through this channel ({channel}).",
-    },
-    "ASSURANCE_LEVEL_TOO_LOW": {
-        "fr": "Cette démarche exige une identité vérifiée (niveau {required}) : connectez-vous avec FranceConnect ou présentez-vous en mairie.",
-        "en": "This procedure requires a verified identity (level {required}): sign in with FranceConnect or visit the town hall.",
-    },
-    "NOT_A_DRAFT": {
-        "fr": "Cette demande a déjà été déposée : elle n'est plus un brouillon.",
-        "en": "This request has already been submitted: it is no longer a draft.",
-    },
-    "INVALID_ASSIGNEE": {
-        "fr": "Cet agent n'existe pas ou n'est plus actif.",
-        "en": "This agent does not exist or is no longer active.",
-    },
-    "ALREADY_RATED": {
-        "fr": "Vous avez déjà donné votre avis sur cette demande. Merci !",
-        "en": "You have already rated this request. Thank you!",
-    },
-    "NOT_CLOSED": {
-        "fr": "Vous pourrez donner votre avis une fois la demande traitée.",
-        "en": "You can rate the request once it has been dealt with.",
-    },
-    "INVALID_RATING": {
-        "fr": "La note doit être comprise entre 1 et 5.",
-        "en": "The rating must be between 1 and 5.",
+    "IDEMPOTENCY_IN_PROGRESS": {
+        "fr": "Une requête avec cette clé d'idempotence est encore en cours : réessayez dans un instant.",
+        "en": "A request with this idempotency key is still being processed: retry in a moment.",
     },
     # ---- appointments
     "SLOT_FULL": {
@@ -270,6 +201,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "La période demandée ne doit pas dépasser {max} jours.",
         "en": "The requested period must not exceed {max} days.",
     },
+    "OUT_OF_RANGE": {
+        "fr": "La valeur doit être comprise entre {min} et {max}.",
+        "en": "The value must be between {min} and {max}.",
+    },
     "AGENDA_INACTIVE": {
         "fr": "Cet agenda n'est pas ouvert à la réservation.",
         "en": "This agenda is not open for booking.",
@@ -306,6 +241,99 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Ce canal de prise de rendez-vous n'est pas autorisé ici.",
         "en": "This booking channel is not allowed here.",
     },
+    # ---------------------------------------------------------------- procedures and requests
+    "INVALID_DEFINITION": {
+        "fr": "Cette partie de la définition de la démarche n'est pas conforme ({detail}).",
+        "en": "This part of the procedure definition is not valid ({detail}).",
+    },
+    "UNKNOWN_PROPERTY": {
+        "fr": "La propriété « {name} » n'est pas prévue à cet endroit de la définition.",
+        "en": "Property \"{name}\" is not expected at this place of the definition.",
+    },
+    "INVALID_JSON_SCHEMA": {
+        "fr": "Le formulaire n'est pas un schéma JSON (draft 2020-12) valide : {detail}.",
+        "en": "The form is not a valid JSON Schema (draft 2020-12): {detail}.",
+    },
+    "UNKNOWN_FIELD": {
+        "fr": "Le champ « {name} » n'existe pas dans le formulaire.",
+        "en": "Field \"{name}\" does not exist in the form.",
+    },
+    "UNKNOWN_STEP": {
+        "fr": "L'étape « {name} » n'est pas déclarée.",
+        "en": "Step \"{name}\" is not declared.",
+    },
+    "UNKNOWN_STATE": {
+        "fr": "L'état « {name} » n'existe pas dans le circuit de traitement.",
+        "en": "State \"{name}\" does not exist in the workflow.",
+    },
+    "NO_TERMINAL_STATE": {
+        "fr": "Le circuit de traitement doit comporter au moins un état final (terminal: true).",
+        "en": "The workflow must have at least one final state (terminal: true).",
+    },
+    "UNREACHABLE_STATE": {
+        "fr": "L'état « {name} » ne peut jamais être atteint depuis l'état initial.",
+        "en": "State \"{name}\" can never be reached from the initial state.",
+    },
+    "UNKNOWN_DEPARTMENT": {
+        "fr": "Le service « {department} » n'existe pas dans cette collectivité.",
+        "en": "Department \"{department}\" does not exist in this local authority.",
+    },
+    "UNKNOWN_PROCEDURE": {
+        "fr": "Cette démarche n'existe pas ou n'est plus proposée.",
+        "en": "This procedure does not exist or is no longer offered.",
+    },
+    "INVALID_ANSWER": {
+        "fr": "Cette réponse n'est pas au format attendu.",
+        "en": "This answer is not in the expected format ({detail}).",
+    },
+    "INVALID_CHOICE": {
+        "fr": "Choisissez une des valeurs proposées.",
+        "en": "Choose one of the proposed values.",
+    },
+    "ANSWER_OUT_OF_RANGE": {
+        "fr": "La valeur est hors des limites autorisées.",
+        "en": "The value is outside the allowed range.",
+    },
+    "TRANSITION_NOT_ALLOWED": {
+        "fr": "L'action « {transition} » n'est pas possible pour vous dans l'état actuel de la demande ({state}).",
+        "en": "Action \"{transition}\" is not available to you in the current state of the request ({state}).",
+    },
+    "UNKNOWN_TRANSITION": {
+        "fr": "L'action « {transition} » n'existe pas pour cette démarche.",
+        "en": "Action \"{transition}\" does not exist for this procedure.",
+    },
+    "MISSING_TRANSITION_INPUT": {
+        "fr": "Cette information est obligatoire pour effectuer l'action (« {name} »).",
+        "en": "This information is required to perform the action (\"{name}\").",
+    },
+    "CHANNEL_NOT_ACCEPTED": {
+        "fr": "Cette démarche ne peut pas être déposée par ce canal ({channel}).",
+        "en": "This procedure cannot be submitted through this channel ({channel}).",
+    },
+    "ASSURANCE_LEVEL_TOO_LOW": {
+        "fr": "Cette démarche exige une identité vérifiée (niveau {required}) : connectez-vous avec FranceConnect ou présentez-vous en mairie.",
+        "en": "This procedure requires a verified identity (level {required}): sign in with FranceConnect or visit the town hall.",
+    },
+    "NOT_A_DRAFT": {
+        "fr": "Cette demande a déjà été déposée : elle n'est plus un brouillon.",
+        "en": "This request has already been submitted: it is no longer a draft.",
+    },
+    "INVALID_ASSIGNEE": {
+        "fr": "Cet agent n'existe pas ou n'est plus actif.",
+        "en": "This agent does not exist or is no longer active.",
+    },
+    "ALREADY_RATED": {
+        "fr": "Vous avez déjà donné votre avis sur cette demande. Merci !",
+        "en": "You have already rated this request. Thank you!",
+    },
+    "NOT_CLOSED": {
+        "fr": "Vous pourrez donner votre avis une fois la demande traitée.",
+        "en": "You can rate the request once it has been dealt with.",
+    },
+    "INVALID_RATING": {
+        "fr": "La note doit être comprise entre 1 et 5.",
+        "en": "The rating must be between 1 and 5.",
+    },
     "FORBIDDEN": {
         "fr": "Vous n'avez pas le droit d'effectuer cette action.",
         "en": "You are not allowed to perform this action.",
@@ -314,6 +342,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Vous devez être authentifié : le jeton est absent, invalide ou expiré.",
         "en": "You must be authenticated: the token is missing, invalid or expired.",
     },
+    # ---------------------------------------------------------------- dashboards
     "PERIOD_INVERTED": {
         "fr": "La date de début doit précéder ou égaler la date de fin.",
         "en": "The start date must be on or before the end date.",
@@ -342,13 +371,38 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le séparateur doit être « , » ou « ; ».",
         "en": "The separator must be \",\" or \";\".",
     },
-    "UNKNOWN_SERIES": {
-        "fr": "Cette série est inconnue.",
-        "en": "This series is unknown.",
-    },
     "INTERNAL": {
         "fr": "Une erreur inattendue s'est produite. Réessayez plus tard.",
         "en": "An unexpected error occurred. Please try again later.",
+    },
+    # files (domain/files)
+    "FILE_TOO_LARGE": {
+        "fr": "Le fichier est trop volumineux : {max} au maximum.",
+        "en": "The file is too large: {max} at most.",
+    },
+    "FILE_TYPE_NOT_ALLOWED": {
+        "fr": "Ce type de fichier n'est pas accepté. Formats acceptés : {allowed}.",
+        "en": "This type of file is not accepted. Accepted formats: {allowed}.",
+    },
+    "FILE_EMPTY": {
+        "fr": "Le fichier est vide.",
+        "en": "The file is empty.",
+    },
+    "IMAGE_UNREADABLE": {
+        "fr": "L'image est illisible ou endommagée. Essayez avec une autre image.",
+        "en": "The image cannot be read or is damaged. Try another image.",
+    },
+    "IMAGE_TOO_MANY_PIXELS": {
+        "fr": "L'image est trop grande : {max} millions de pixels au maximum.",
+        "en": "The image is too large: {max} million pixels at most.",
+    },
+    "FILE_PURPOSE_MISMATCH": {
+        "fr": "Ce fichier n'a pas été envoyé pour cet usage (attendu : {expected}).",
+        "en": "This file was not uploaded for this use (expected: {expected}).",
+    },
+    "FILE_ALREADY_CLAIMED": {
+        "fr": "Ce fichier est déjà joint à un autre dossier.",
+        "en": "This file is already attached to something else.",
     },
 }
 

@@ -13,27 +13,15 @@ from domain.appointments.models import (
     Place,
 )
 from domain.citizens.models import Citizen, CitizenExternalId
+from domain.clients.models import ApiClient
 from domain.events.models import Event
 from domain.dashboards.models import RequestDailyHistogram, RequestDailyRollup, RequestFact, RollupCursor
+from domain.idempotency.models import IdempotencyKey
+from domain.files.models import StoredFile
 from domain.procedures.models import Procedure, ProcedureVersion
 from domain.requests.models import Request, RequestCounter, RequestMessage
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = [
-    "Agent",
-    "AgentDepartment",
-    "Citizen",
-    "CitizenExternalId",
-    "Department",
-    "Event",
-    "Procedure",
-    "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RollupCursor",
-    "ProcedureVersion",
-    "Request",
-    "RequestCounter",
-    "RequestMessage",
-    "Tenant",
-    "metadata",
-]
+__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "Procedure", "ProcedureVersion", "Request", "RequestCounter", "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RequestMessage", "RollupCursor", "StoredFile", "Tenant", "metadata"]

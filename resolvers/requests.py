@@ -25,6 +25,7 @@ from schema.requests import (
     RequestRateInput,
     RequestSaveDraftInput,
     RequestsAssignInput,
+    RequestSetPriorityInput,
     RequestsPayload,
     RequestSubmitInput,
     RequestTransitionInput,
@@ -153,6 +154,17 @@ class RequestMutation:
             if data.get("department_id") is not None:
                 data["department_id"] = decode_id(data["department_id"], "Department", ("department_id",))
             return await services.assign_request(s, ctx.principal, request_id, version, data)
+
+        return await run_mutation(ctx, action, RequestPayload, "request", Request.from_model)
+
+    @strawberry.mutation(description="Raise or lower a request's priority (staff).")
+    async def request_set_priority(self, info: Info, input: RequestSetPriorityInput) -> RequestPayload:
+        ctx = info.context
+
+        async def action(s):
+            return await services.set_priority(
+                s, ctx.principal, decode_id(input.id, "Request"), input.version, input.priority.value
+            )
 
         return await run_mutation(ctx, action, RequestPayload, "request", Request.from_model)
 

@@ -34,6 +34,7 @@ _KIND = {
     "request.message_posted": "MESSAGE",
     "request.note_added": "NOTE",
     "request.rated": "RATED",
+    "request.priority_changed": "PRIORITY",
     "request.attachment_added": "ATTACHMENT",
 }
 
@@ -42,7 +43,7 @@ _KIND = {
 class TimelineEntry:
     id: strawberry.ID
     kind: str = strawberry.field(
-        description="DRAFT_SAVED, SUBMITTED, TRANSITION, ASSIGNMENT, MESSAGE, NOTE, RATED, ATTACHMENT (or the event type)."
+        description="DRAFT_SAVED, SUBMITTED, TRANSITION, ASSIGNMENT, PRIORITY, MESSAGE, NOTE, RATED, ATTACHMENT (or the event type)."
     )
     event_type: str
     occurred_at: datetime
@@ -343,6 +344,13 @@ class RequestAssignInput:
     version: int
     assignee_id: strawberry.ID | None = strawberry.UNSET
     department_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.input(description="Change a request's priority (staff).")
+class RequestSetPriorityInput:
+    id: strawberry.ID
+    version: int
+    priority: Priority  # type: ignore[valid-type]
 
 
 @strawberry.input(description="Assign many requests to one agent (or unassign with null), all or nothing.")

@@ -18,6 +18,7 @@ from domain.citizens.services import create_citizen
 from domain.security import Principal, PrincipalKind, Role
 from domain.tenancy.models import Agent, Department, Tenant
 from domain.tenancy.services import create_agent, create_department, create_tenant, get_tenant_by_slug
+from seeds.integrations import seed_demo_api_clients
 from seeds.appointments import seed_appointments
 
 log = logging.getLogger("guichet.seeds")
@@ -183,6 +184,7 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
         await _ensure_agents(session, tenant, departments, password_hash)
         await _ensure_citizens(session, tenant, citizens if spec["slug"] == "demo" else citizens // 5, password_hash)
         if spec["slug"] == "demo":
+            await seed_appointments(session, system_principal(tenant.id), departments)
             from seeds.catalogue import seed_demo_requests, seed_procedures
 
             await seed_procedures(session, tenant)
@@ -190,6 +192,6 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
             from seeds.dashboards import seed_dashboards
 
             await seed_dashboards(session, tenant.id)
-            await seed_appointments(session, system_principal(tenant.id), departments)
+    await seed_demo_api_clients(session)
     await session.commit()
     log.info("demo data ready")

@@ -27,15 +27,37 @@ IDENTITY_FIELDS = frozenset({"given_names", "family_name", "birth_name", "birth_
 REQUIRED_ON_CREATE = ("given_names", "family_name")
 
 
+# Overseas departments and collectivities dialled in the French national form
+# (0590..., 0262..., 0696...) but with their own country codes (+590, +262, ...).
+FRENCH_OVERSEAS_REGIONS = ("GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF")
+
+
 def normalise_phone(raw: str, region: str = "FR") -> str | None:
-    """Return the E.164 form of a phone number given in national or international form."""
+    """Return the E.164 form of a phone number given in national or international form.
+
+    With the default region ``FR``, a national number of an overseas department
+    (``0590 12 34 56``) is accepted too.
+    """
+    regions = (region, *FRENCH_OVERSEAS_REGIONS) if region == "FR" else (region,)
+    for candidate in regions:
+        try:
+            number = phonenumbers.parse(raw, candidate)
+        except phonenumbers.NumberParseException:
+            return None
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def _french_national_form(e164: str) -> str | None:
+    """``+33612345678`` -> ``0612345678``; ``+590590123456`` -> ``0590123456`` (as dialled in France)."""
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    if phonenumbers.region_code_for_number(number) not in ("FR", *FRENCH_OVERSEAS_REGIONS):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return "0" + phonenumbers.national_significant_number(number)
 
 
 def normalise_email(raw: str) -> str | None:
@@ -166,6 +188,7 @@ def search_fields(given_names: str, family_name: str, birth_name: str | None, em
     if phone:
         digits = phone.lstrip("+")
         parts.append(digits)
-        if phone.startswith("+33"):
-            parts.append("0" + phone[3:])
+        national = _french_national_form(phone)
+        if national:
+            parts.append(national)
     return sort_name, " ".join(parts)

@@ -27,7 +27,7 @@ def _code_for(err: Any) -> tuple[str, dict[str, Any]]:
     if validator == "maxLength":
         return "TOO_LONG", {"max": err.validator_value}
     if validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems"):
-        return "OUT_OF_RANGE", {}
+        return "ANSWER_OUT_OF_RANGE", {}
     return "INVALID_ANSWER", {"detail": err.message}
 
 

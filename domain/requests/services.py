@@ -40,6 +40,7 @@ from domain.requests.models import (
     AGENT_CHANNELS,
     CITIZEN_CHANNELS,
     PRIORITY_RANK,
+    RANK_PRIORITY,
     Channel,
     Priority,
     Request,
@@ -485,6 +486,23 @@ async def assign_requests(
             )
     await session.flush()
     return [rows[rid] for rid in request_ids]
+
+
+async def set_priority(
+    session: AsyncSession, principal: Principal | None, request_id: uuid.UUID, expected_version: int, priority: str
+) -> Request:
+    """Staff raise or lower a request's priority (inbox order PRIORITY)."""
+    p = require_staff(principal)
+    request = await _lock(session, p, request_id)
+    _check_version(request, expected_version)
+    rank = PRIORITY_RANK[Priority(priority)]
+    if request.priority != rank:
+        previous = RANK_PRIORITY[request.priority].value
+        request.priority = rank
+        request.version += 1
+        _event(session, p, request, "request.priority_changed", False, from_priority=previous, to_priority=priority)
+    await session.flush()
+    return request
 
 
 # ---------------------------------------------------------------- satisfaction

@@ -172,3 +172,12 @@ async def test_events_are_written_in_the_same_transaction(gql, tenant, app):
     assert events[0].actor_id == tenant.agents["AGENT"]
     # personal values are not copied into events
     assert "events@example.org" not in str([e.payload for e in events])
+
+
+async def test_overseas_number_in_national_form_is_stored_and_found(gql, tenant):
+    token = tenant.tokens["AGENT"]
+    payload = await create(gql, token, familyName="Outremer", phone="0590 12 34 56")
+    assert payload["userErrors"] == [] and payload["citizen"]["phone"] == "+590590123456"
+    for term in ("0590 12 34 56", "+590590123456", "05901234"):
+        result = await gql(SEARCH, {"search": term}, token=token)
+        assert [e["node"]["familyName"] for e in result.data["citizens"]["edges"]] == ["Outremer"], term

@@ -217,3 +217,20 @@ async def test_inbox_page_runs_a_fixed_number_of_statements(gql, app, make_tenan
     nodes = result.data["inbox"]["nodes"]
     assert len(nodes) == 50 and all(n["citizen"]["displayName"] and n["lastTimelineEntry"]["kind"] for n in nodes)
     assert len(statements) == counts[50]
+
+
+SET_PRIORITY = """
+mutation($input: RequestSetPriorityInput!) { requestSetPriority(input: $input) { request { priority version } userErrors { field code } } }
+"""
+
+
+async def test_staff_change_the_priority(gql, app, tenant):
+    await _setup(gql, app, tenant)
+    _, _, token = await make_citizen(gql, tenant)
+    low, high = await _submit(gql, token), await _submit(gql, token)
+    result = await gql(SET_PRIORITY, {"input": {"id": high["id"], "version": 1, "priority": "URGENT"}}, token=tenant.tokens["AGENT"])
+    assert result.data["requestSetPriority"]["request"] == {"priority": "URGENT", "version": 2}
+    assert refs(await _inbox(gql, tenant, orderBy={"field": "PRIORITY"}))[0] == high["reference"]
+    stale = await gql(SET_PRIORITY, {"input": {"id": high["id"], "version": 1, "priority": "LOW"}}, token=tenant.tokens["AGENT"])
+    assert stale.data["requestSetPriority"]["userErrors"] == [{"field": ["version"], "code": "CONFLICT"}]
+    assert (await gql(SET_PRIORITY, {"input": {"id": low["id"], "version": 1, "priority": "HIGH"}}, token=token)).error_codes == ["FORBIDDEN"]

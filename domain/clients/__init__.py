@@ -1,0 +1,1 @@
+"""API clients: scoped, revocable credentials for municipal IT systems (integrators)."""
