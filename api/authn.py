@@ -13,7 +13,7 @@ from starlette.requests import Request
 from auth.api_keys import authenticate_api_key
 from auth.tokens import InvalidToken, TokenKeys, verify_token
 from domain.security import Principal, PrincipalKind, Role
-from domain.tenancy.models import Agent
+from auth.agent_check import current_agent as _current_agent
 
 API_KEY_HEADER = "x-api-key"
 _STATE_KEY = "guichet_principal"
@@ -27,25 +27,6 @@ def bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("not a bearer token")
     return token.strip()
-
-
-async def _current_agent(sessionmaker: Any, principal: Principal) -> Principal:
-    """Agents' tokens are checked against the directory on every request: a deactivated
-    agent loses access at once, and a removed role is not honoured until the token expires."""
-    import dataclasses
-
-    import sqlalchemy as sa
-
-    async with sessionmaker() as session:
-        row = (
-            await session.execute(
-                sa.select(Agent.active, Agent.roles).where(Agent.id == principal.subject_id, Agent.tenant_id == principal.tenant_id)
-            )
-        ).first()
-    if row is None or not row.active:
-        raise InvalidToken("agent unknown or deactivated")
-    current = {Role(r) for r in row.roles}
-    return dataclasses.replace(principal, roles=frozenset(principal.roles & current))
 
 
 async def authenticate(request: Request, keys: TokenKeys, sessionmaker: Any) -> Principal | None:

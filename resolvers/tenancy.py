@@ -7,6 +7,7 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
+from auth.agent_check import forget_agent
 from domain.tenancy import services
 from resolvers.base import run_mutation
 from resolvers.node import register_node
@@ -135,6 +136,8 @@ class TenancyMutation:
         async def action(s):
             data = _agent_data(input_to_data(input))
             agent_id = decode_id(data.pop("id"), "Agent")
-            return await services.update_agent(s, ctx.principal, agent_id, data.pop("version"), data)
+            agent = await services.update_agent(s, ctx.principal, agent_id, data.pop("version"), data)
+            forget_agent(agent.tenant_id, agent.id)  # this process honours the change at once
+            return agent
 
         return await run_mutation(ctx, action, AgentPayload, "agent", Agent.from_model)
