@@ -393,7 +393,8 @@ async def compute_backlog(session: AsyncSession, scope: _Scope, tz: str) -> Back
         await session.execute(
             scope.text(
                 f"SELECT count(*) AS open, count(*) FILTER (WHERE x.due_at < now()) AS overdue, {aging} FROM ("
-                "SELECT r.*, ((now() AT TIME ZONE :tz)::date - (r.submitted_at AT TIME ZONE :tz)::date) AS age "
+                "SELECT r.procedure_id, r.department_id, r.channel, r.due_at, "
+                "((now() AT TIME ZONE :tz)::date - (r.submitted_at AT TIME ZONE :tz)::date) AS age "
                 f"FROM requests r WHERE r.tenant_id = :tenant_id AND r.status IN ({statuses}) AND r.submitted_at IS NOT NULL"
                 f") x JOIN procedures p ON p.id = x.procedure_id WHERE {scope.where}"
             ),
