@@ -17,6 +17,7 @@ from api import db
 from api.files import FileServices, download
 from api.calendars import agenda_calendar, agent_calendar
 from api.graphql import GuichetGraphQL, build_schema
+from api.exports import appointments_csv, indicators_csv, requests_csv
 from api.idempotency import IdempotentGraphQL
 from api.oauth import token_endpoint
 from api.metrics import POOLS, HttpMetricsMiddleware, metrics_endpoint
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(settings.metrics_token)),
+            Route("/exports/requests.csv", requests_csv),
+            Route("/exports/indicators.csv", indicators_csv),
+            Route("/exports/appointments.csv", appointments_csv),
             Route("/files/{token}", download, methods=["GET"]),
             Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
             Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),

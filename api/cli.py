@@ -194,6 +194,38 @@ def procedures_import(files: tuple[Path, ...], tenant_slug: str) -> None:
 
 
 @main.group()
+def rollups() -> None:
+    """Daily rollups behind the dashboards."""
+
+
+def _rollups(tenant_slug: str | None, rebuild: bool) -> None:
+    from domain.dashboards.rollups import refresh_all
+
+    async def run(session):
+        return await refresh_all(session, tenant_slug, rebuild)
+
+    results = asyncio.run(_with_session(_database_url(), run))
+    if tenant_slug and not results:
+        raise click.ClickException(f"unknown tenant {tenant_slug!r}")
+    for r in results:
+        click.echo(f"tenant {r.tenant_id}: {r.events} events, {r.requests} requests, {r.days} days, cursor {r.last_sequence}")
+
+
+@rollups.command("refresh")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant (slug); default: every tenant.")
+def rollups_refresh(tenant_slug: str | None) -> None:
+    """Fold new request events into the daily rollups (run it every few minutes, e.g. from cron)."""
+    _rollups(tenant_slug, rebuild=False)
+
+
+@rollups.command("rebuild")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant (slug); default: every tenant.")
+def rollups_rebuild(tenant_slug: str | None) -> None:
+    """Recompute facts and rollups from scratch (initial load of a big history, repair)."""
+    _rollups(tenant_slug, rebuild=True)
+
+
+@main.group()
 def schema() -> None:
     """The GraphQL contract (schema.graphql)."""
 

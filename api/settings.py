@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     metrics_token: str | None = None  # Bearer token required by /metrics when set
 
+    # Dashboards
+    indicators_raw_max_days: int = 93  # longest period computed from the base tables (source RAW)
+    indicators_max_days: int = 3660  # longest period of any indicator query
+    export_min_group_size: int = 5  # smaller groups are suppressed in pseudonymised aggregate outputs
     # Files (domain/files, docs/files.md)
     storage_dir: Path = Path(".guichet/files")  # GUICHET_STORAGE_DIR
     max_upload_bytes: int = 10 * 1024 * 1024  # per file

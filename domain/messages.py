@@ -346,6 +346,35 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Vous devez être authentifié : le jeton est absent, invalide ou expiré.",
         "en": "You must be authenticated: the token is missing, invalid or expired.",
     },
+    # ---------------------------------------------------------------- dashboards
+    "PERIOD_INVERTED": {
+        "fr": "La date de début doit précéder ou égaler la date de fin.",
+        "en": "The start date must be on or before the end date.",
+    },
+    "RANGE_TOO_LARGE": {
+        "fr": "La période demandée est trop longue : {max} jours au plus.",
+        "en": "The requested period is too long: at most {max} days.",
+    },
+    "RANGE_TOO_LARGE_FOR_RAW": {
+        "fr": "Le calcul sur les données brutes est limité à {max} jours ; utilisez la source ROLLUP pour une période plus longue.",
+        "en": "Computing from raw data is limited to {max} days; use the ROLLUP source for a longer period.",
+    },
+    "TOO_MANY_POINTS": {
+        "fr": "Trop de points pour cette granularité ({max} au plus) : choisissez une granularité plus large ou une période plus courte.",
+        "en": "Too many points for this granularity (at most {max}): choose a coarser granularity or a shorter period.",
+    },
+    "UNKNOWN_CHANNEL": {
+        "fr": "Le canal « {value} » est inconnu (WEB, APP, COUNTER, PHONE, EMAIL, POST).",
+        "en": "The channel \"{value}\" is unknown (WEB, APP, COUNTER, PHONE, EMAIL, POST).",
+    },
+    "INVALID_DATE": {
+        "fr": "La date n'est pas valide (format attendu : AAAA-MM-JJ).",
+        "en": "The date is not valid (expected format: YYYY-MM-DD).",
+    },
+    "INVALID_SEPARATOR": {
+        "fr": "Le séparateur doit être « , » ou « ; ».",
+        "en": "The separator must be \",\" or \";\".",
+    },
     "INTERNAL": {
         "fr": "Une erreur inattendue s'est produite. Réessayez plus tard.",
         "en": "An unexpected error occurred. Please try again later.",

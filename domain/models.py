@@ -15,6 +15,7 @@ from domain.appointments.models import (
 from domain.citizens.models import Citizen, CitizenExternalId
 from domain.clients.models import ApiClient
 from domain.events.models import Event
+from domain.dashboards.models import RequestDailyHistogram, RequestDailyRollup, RequestFact, RollupCursor
 from domain.idempotency.models import IdempotencyKey
 from domain.files.models import StoredFile
 from domain.procedures.models import Procedure, ProcedureVersion
@@ -23,4 +24,4 @@ from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "Procedure", "ProcedureVersion", "Request", "RequestCounter", "RequestMessage", "StoredFile", "Tenant", "metadata"]
+__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "Procedure", "ProcedureVersion", "Request", "RequestCounter", "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RequestMessage", "RollupCursor", "StoredFile", "Tenant", "metadata"]

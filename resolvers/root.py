@@ -10,6 +10,7 @@ from resolvers.appointments import AppointmentMutation, AppointmentQuery
 from resolvers.auth import AuthMutation, AuthQuery
 from resolvers.citizens import CitizenMutation, CitizenQuery
 from resolvers.clients import ClientMutation, ClientQuery
+from resolvers.dashboards import DashboardQuery
 from resolvers.files import FileMutation, FileQuery
 from resolvers.node import fetch_node
 from resolvers.procedures import ProcedureMutation, ProcedureQuery
@@ -37,7 +38,7 @@ class NodeQuery:
         return [fetch_node(info.context, i) for i in ids]  # type: ignore[misc]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery, ProcedureQuery, RequestQuery]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery, ProcedureQuery, RequestQuery, DashboardQuery]
 MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation, AppointmentMutation, ProcedureMutation, RequestMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))

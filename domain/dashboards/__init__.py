@@ -1,0 +1,1 @@
+"""Dashboards: request indicators from daily rollups, CSV exports, the reporting schema."""

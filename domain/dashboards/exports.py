@@ -1,0 +1,213 @@
+"""Streaming CSV exports for data teams: pseudonymised requests and indicator series.
+
+Rows are read through a server-side cursor (``AsyncSession.stream`` + ``yield_per``) and
+written by the :mod:`csv` module into small chunks, so memory stays bounded whatever the size.
+Citizens appear only as a stable pseudonym (keyed SHA-256 with a per-tenant secret, the same
+expression as the ``reporting.requests`` view); no names, contacts, answers or comments.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import AsyncIterator
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.dashboards.rollups import day_bounds
+from domain.dashboards.services import Indicators, Limits, department_scope, require_indicator_reader
+from domain.errors import Collector
+from domain.security import Principal
+from domain.tenancy.models import Tenant
+
+REQUEST_COLUMNS = (
+    "reference", "procedure_code", "category", "department_code", "channel", "status", "entered_by",
+    "submitted_at", "due_at", "closed_at", "processing_seconds", "on_time", "rating", "citizen_pseudonym",
+)
+CHUNK_ROWS = 500
+FETCH_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    separator: str = ","
+    bom: bool = False
+
+
+def parse_format(sep: str | None, bom: str | None) -> CsvFormat:
+    errors = Collector()
+    separator = {None: ",", "": ",", ",": ",", ";": ";", "semicolon": ";", "comma": ","}.get(sep)
+    if separator is None:
+        errors.add(("sep",), "INVALID_SEPARATOR")
+    if bom not in (None, "", "0", "1", "true", "false"):
+        errors.add(("bom",), "INVALID")
+    errors.raise_if_any()
+    return CsvFormat(separator or ",", bom in ("1", "true"))
+
+
+def parse_date(value: str | None, field: str, errors: Collector) -> date | None:
+    if not value:
+        errors.add((field,), "REQUIRED")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.add((field,), "INVALID_DATE")
+        return None
+
+
+class _Writer:
+    def __init__(self, fmt: CsvFormat) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, delimiter=fmt.separator, lineterminator="\r\n")
+        if fmt.bom:
+            self.buffer.write("\ufeff")
+
+    def row(self, values) -> None:
+        self.writer.writerow(["" if v is None else v for v in values])
+
+    def take(self) -> str:
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+
+async def ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    await session.execute(
+        sa.text("INSERT INTO reporting.tenant_keys (tenant_id) VALUES (:t) ON CONFLICT DO NOTHING"), {"t": tenant_id}
+    )
+    await session.commit()
+
+
+async def check_export(
+    session: AsyncSession, principal: Principal | None, date_from: date, date_to: date, limits: Limits
+) -> Principal:
+    """Permission and period checks, before the response starts (errors must not come mid-stream)."""
+    p = require_indicator_reader(principal)
+    errors = Collector()
+    if date_from > date_to:
+        errors.add(("from",), "PERIOD_INVERTED")
+    elif (date_to - date_from).days + 1 > limits.max_days:
+        errors.add(("to",), "RANGE_TOO_LARGE", max=limits.max_days)
+    errors.raise_if_any()
+    await ensure_reporting_key(session, p.tenant_id)
+    return p
+
+
+async def _stream(session: AsyncSession, stmt: sa.TextClause, params: dict, columns: tuple[str, ...], fmt: CsvFormat) -> AsyncIterator[str]:
+    """Header, then rows from a server-side cursor, in chunks of ``CHUNK_ROWS`` lines."""
+    out = _Writer(fmt)
+    out.row(columns)
+    yield out.take()
+    result = await session.stream(stmt.execution_options(yield_per=FETCH_ROWS), params)
+    n = 0
+    async for row in result:
+        out.row([v.isoformat() if hasattr(v, "isoformat") else v for v in row])
+        n += 1
+        if n % CHUNK_ROWS == 0:
+            yield out.take()
+    rest = out.take()
+    if rest:
+        yield rest
+
+
+async def _window(session: AsyncSession, p: Principal, date_from: date, date_to: date) -> dict:
+    tenant = await session.get(Tenant, p.tenant_id)
+    t0, t1 = day_bounds(date_from, date_to, tenant.timezone if tenant else "Europe/Paris")
+    return {"tenant_id": p.tenant_id, "t0": t0, "t1": t1}
+
+
+def _scoped(sql: str, p: Principal, params: dict, column: str) -> sa.TextClause:
+    """Add the supervisor's department restriction on ``column``."""
+    scope = department_scope(p)
+    if scope is None:
+        return sa.text(sql.format(scope="true"))
+    params["deps"] = list(scope)
+    return sa.text(sql.format(scope=f"{column} = ANY(:deps)")).bindparams(sa.bindparam("deps", type_=ARRAY(sa.Uuid)))
+
+
+def stream_requests_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
+    """One line per request submitted in the period (local days), oldest first."""
+
+    async def rows() -> AsyncIterator[str]:
+        params = await _window(session, p, date_from, date_to)
+        stmt = _scoped(
+            f"SELECT {', '.join('v.' + c for c in REQUEST_COLUMNS)} FROM reporting.requests v "
+            "WHERE v.tenant_id = :tenant_id AND v.submitted_at >= :t0 AND v.submitted_at < :t1 AND {scope} "
+            "ORDER BY v.submitted_at, v.request_id",
+            p, params, "(SELECT department_id FROM requests r WHERE r.id = v.request_id)",
+        )
+        async for chunk in _stream(session, stmt, params, REQUEST_COLUMNS, fmt):
+            yield chunk
+
+    return rows()
+
+
+APPOINTMENT_COLUMNS = (
+    "agenda", "department_code", "appointment_type", "procedure_code", "channel", "status", "booked_by",
+    "starts_at", "ends_at", "booked_at", "cancelled_at", "citizen_pseudonym",
+)
+
+
+def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
+    """One line per appointment starting in the period (local days); no code, subject, answers or reason."""
+
+    async def rows() -> AsyncIterator[str]:
+        params = await _window(session, p, date_from, date_to)
+        stmt = _scoped(
+            "SELECT g.name, d.code, t.label_fr, t.procedure_code, a.channel, a.status, a.booked_by_type, "
+            "a.starts_at, a.ends_at, a.created_at, a.cancelled_at, "
+            "left(encode(sha256(convert_to(k.secret || ':' || a.citizen_id::text, 'UTF8')), 'hex'), 32) "
+            "FROM appointments a JOIN agendas g ON g.id = a.agenda_id JOIN departments d ON d.id = g.department_id "
+            "JOIN appointment_types t ON t.id = a.appointment_type_id "
+            "JOIN reporting.tenant_keys k ON k.tenant_id = a.tenant_id "
+            "WHERE a.tenant_id = :tenant_id AND a.starts_at >= :t0 AND a.starts_at < :t1 AND {scope} "
+            "ORDER BY a.starts_at, a.id",
+            p, params, "g.department_id",
+        )
+        async for chunk in _stream(session, stmt, params, APPOINTMENT_COLUMNS, fmt):
+            yield chunk
+
+    return rows()
+
+
+INDICATOR_COLUMNS = (
+    "period_start", "dimension", "dimension_key", "suppressed", "submitted", "closed", "cancelled",
+    "self_service_share", "processing_count", "processing_mean_seconds", "processing_median_seconds",
+    "processing_p90_seconds", "first_response_count", "first_response_mean_seconds",
+    "first_response_median_seconds", "first_response_p90_seconds", "closed_with_due_date", "sla_on_time_rate",
+    "rated", "rating_average", "rating_response_rate", "rating_1", "rating_2", "rating_3", "rating_4", "rating_5",
+)
+
+
+def indicators_csv(result: Indicators, fmt: CsvFormat, min_group_size: int) -> str:
+    """An indicator series as CSV; groups under ``min_group_size`` requests are suppressed (blank figures)."""
+    out = _Writer(fmt)
+    out.row(INDICATOR_COLUMNS)
+    dimension = result.query.dimension.value if result.query.dimension else None
+    for p in result.points:
+        head = [p.period_start.isoformat(), dimension, p.dimension_key]
+        if p.suppressed or p.population < min_group_size:
+            out.row([*head, "true"] + [None] * (len(INDICATOR_COLUMNS) - 4))
+            continue
+        c = p.counters
+        out.row([
+            *head, "false", c["submitted"], c["closed"], c["cancelled"], _num(p.self_service_share),
+            p.processing["count"], _num(p.processing["mean"]), _num(p.processing["median"]), _num(p.processing["p90"]),
+            p.first_response["count"], _num(p.first_response["mean"]), _num(p.first_response["median"]),
+            _num(p.first_response["p90"]), c["with_due"], _num(p.ratio("on_time", "with_due")), c["rated"],
+            _num(p.rating_average), _num(p.ratio("rated", "closed")),
+            *(c[f"rating_{i}"] for i in range(1, 6)),
+        ])
+    return out.take()
+
+
+def _num(value: float | None) -> str | None:
+    return None if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
+

@@ -1,0 +1,144 @@
+"""Request indicators over GraphQL: who sees what, bad input, figures on generated history."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboard_fixtures import period as fixture_period
+from tests.dashboard_fixtures import refreshed_world
+
+INDICATORS = """
+query Indicators($filter: IndicatorFilter!, $granularity: Granularity! = TOTAL, $dimension: IndicatorDimension, $source: IndicatorSource! = ROLLUP) {
+  requestIndicators(filter: $filter, granularity: $granularity, dimension: $dimension, source: $source) {
+    granularity dimension source exactPercentiles rollupsRefreshedAt
+    points {
+      periodStart dimensionKey dimensionLabel suppressed submitted closed cancelled selfServiceShare
+      processingTime { count meanSeconds medianSeconds p90Seconds }
+      firstResponseTime { count meanSeconds medianSeconds p90Seconds }
+      slaOnTimeRate closedWithDueDate rated ratingAverage ratingResponseRate
+      ratingDistribution { rating count }
+    }
+    backlog { open overdue aging { label count } }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+async def world(app, make_tenant):
+    return await refreshed_world(app, make_tenant, "dash", count=300, days=150, seed=11)
+
+
+def period(days_back=160):
+    return fixture_period(days_back)
+
+
+async def test_admin_gets_tenant_totals_matching_the_data(gql, world):
+    tenant, history = world
+    # when
+    r = await gql(INDICATORS, {"filter": period()}, token=tenant.tokens["ADMIN"])
+    # then
+    assert r.errors == []
+    point = r.data["requestIndicators"]["points"][0]
+    reqs = history.requests
+    assert point["submitted"] == len(reqs)
+    assert point["closed"] == sum(1 for x in reqs if x["closed_at"] and x["status"] != "CANCELLED")
+    assert point["cancelled"] == sum(1 for x in reqs if x["status"] == "CANCELLED")
+    online = sum(1 for x in reqs if x["channel"] in ("WEB", "APP"))
+    assert point["selfServiceShare"] == pytest.approx(online / len(reqs))
+    rated = [x["rating"] for x in reqs if x["rating"] is not None]
+    assert point["rated"] == len(rated)
+    assert point["ratingAverage"] == pytest.approx(sum(rated) / len(rated))
+    assert [d["count"] for d in point["ratingDistribution"]] == [rated.count(i) for i in range(1, 6)]
+    on_time = [x for x in reqs if x["closed_at"] and x["status"] != "CANCELLED"]
+    assert point["slaOnTimeRate"] == pytest.approx(sum(1 for x in on_time if x["closed_at"] <= x["due_at"]) / len(on_time))
+    backlog = r.data["requestIndicators"]["backlog"]
+    open_ = [x for x in reqs if x["status"] in ("SUBMITTED", "IN_PROGRESS")]
+    assert backlog["open"] == len(open_)
+    assert sum(b["count"] for b in backlog["aging"]) == len(open_)
+    assert [b["label"] for b in backlog["aging"]] == ["0-7", "8-30", "31-90", ">90"]
+
+
+async def test_supervisor_sees_only_their_departments(gql, world):
+    tenant, history = world
+    # when the supervisor of "accueil" asks, grouped by department
+    r = await gql(INDICATORS, {"filter": period(), "dimension": "DEPARTMENT"}, token=tenant.tokens["SUPERVISOR"])
+    # then only accueil appears, with its own count
+    assert r.errors == []
+    points = r.data["requestIndicators"]["points"]
+    assert [p["dimensionKey"] for p in points] == ["accueil"]
+    assert points[0]["submitted"] == sum(1 for x in history.requests if x["department_id"] == tenant.department_id)
+    # and asking for another department is forbidden
+    r = await gql(INDICATORS, {"filter": {**period(), "departmentCodes": ["voirie"]}}, token=tenant.tokens["SUPERVISOR"])
+    assert r.error_codes == ["FORBIDDEN"]
+
+
+async def test_agents_citizens_and_anonymous_are_refused(gql, world):
+    tenant, _ = world
+    r = await gql(INDICATORS, {"filter": period()}, token=tenant.tokens["AGENT"])
+    assert r.error_codes == ["FORBIDDEN"] and r.data is None
+    r = await gql(INDICATORS, {"filter": period()}, token=tenant.citizen_token(tenant.agents["AGENT"]))
+    assert r.error_codes == ["FORBIDDEN"]
+    r = await gql(INDICATORS, {"filter": period()})
+    assert r.error_codes == ["UNAUTHENTICATED"]
+
+
+async def test_analyst_gets_small_groups_suppressed(gql, world):
+    tenant, _ = world
+    # when grouped by day and procedure, many groups hold fewer than 5 requests
+    r = await gql(INDICATORS, {"filter": period(30), "granularity": "DAY", "dimension": "PROCEDURE"}, token=tenant.tokens["ANALYST"])
+    assert r.errors == []
+    points = r.data["requestIndicators"]["points"]
+    small = [p for p in points if p["suppressed"]]
+    assert small, "expected small daily groups"
+    assert all(p["submitted"] is None and p["ratingDistribution"] is None for p in small)
+    # while the admin sees the same groups in full
+    r = await gql(INDICATORS, {"filter": period(30), "granularity": "DAY", "dimension": "PROCEDURE"}, token=tenant.tokens["ADMIN"])
+    assert not any(p["suppressed"] for p in r.data["requestIndicators"]["points"])
+
+
+async def test_channel_shift_by_month(gql, world):
+    tenant, history = world
+    r = await gql(INDICATORS, {"filter": period(), "granularity": "MONTH", "dimension": "CHANNEL"}, token=tenant.tokens["ADMIN"])
+    points = r.data["requestIndicators"]["points"]
+    assert {p["dimensionKey"] for p in points} <= {"WEB", "APP", "COUNTER", "PHONE", "EMAIL", "POST"}
+    assert sum(p["submitted"] for p in points) == len(history.requests)
+    for p in points:
+        assert p["selfServiceShare"] == (1.0 if p["dimensionKey"] in ("WEB", "APP") else 0.0) or p["submitted"] == 0
+
+
+async def test_raw_source_gives_exact_percentiles(gql, world):
+    tenant, _ = world
+    r = await gql(INDICATORS, {"filter": period(60), "source": "RAW"}, token=tenant.tokens["ADMIN"])
+    assert r.errors == []
+    result = r.data["requestIndicators"]
+    assert result["exactPercentiles"] is True and result["source"] == "RAW"
+    approx = await gql(INDICATORS, {"filter": period(60)}, token=tenant.tokens["ADMIN"])
+    a, b = approx.data["requestIndicators"]["points"][0], result["points"][0]
+    assert a["submitted"] == b["submitted"] and a["closed"] == b["closed"]
+    assert a["processingTime"]["meanSeconds"] == pytest.approx(b["processingTime"]["meanSeconds"])
+
+
+@pytest.mark.parametrize(
+    "variables, field, code",
+    [
+        ({"filter": {"from": "2026-05-01", "to": "2026-04-01"}}, ["filter", "from"], "PERIOD_INVERTED"),
+        ({"filter": {"from": "2025-01-01", "to": "2026-04-01"}, "source": "RAW"}, ["filter", "to"], "RANGE_TOO_LARGE_FOR_RAW"),
+        ({"filter": {"from": "2001-01-01", "to": "2026-04-01"}}, ["filter", "to"], "RANGE_TOO_LARGE"),
+        ({"filter": {"from": "2023-01-01", "to": "2026-04-01"}, "granularity": "DAY"}, ["granularity"], "TOO_MANY_POINTS"),
+        ({"filter": {"from": "2026-01-01", "to": "2026-04-01", "procedureCodes": ["nope"]}}, ["filter", "procedureCodes", "0"], "UNKNOWN_PROCEDURE"),
+        ({"filter": {"from": "2026-01-01", "to": "2026-04-01", "departmentCodes": ["nope"]}}, ["filter", "departmentCodes", "0"], "UNKNOWN_DEPARTMENT"),
+    ],
+)
+async def test_bad_input_is_a_precise_error(gql, world, variables, field, code):
+    tenant, _ = world
+    r = await gql(INDICATORS, variables, token=tenant.tokens["ADMIN"], lang="en")
+    assert r.error_codes == ["BAD_USER_INPUT"]
+    ext = r.errors[0]["extensions"]
+    assert ext.get("field") == field and ext.get("reason") == code, ext
+
+
+async def test_unknown_dimension_is_bad_user_input(gql, world):
+    tenant, _ = world
+    r = await gql(INDICATORS, {"filter": period(), "dimension": "CITIZEN"}, token=tenant.tokens["ADMIN"])
+    assert r.error_codes == ["BAD_USER_INPUT"]
