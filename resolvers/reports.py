@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.errors import DomainValidationError, FieldError
+from domain.files.signing import ORIGINAL, THUMBNAIL
 from domain.reports import services
 from domain.reports.rules import parse_bbox
 from domain.security import require_principal
@@ -54,7 +55,7 @@ def public_report(request: Any, row: services.ReportRow, category: Any, photos: 
         state_code=r.state, location=GeoPoint(latitude=d.latitude, longitude=d.longitude), address=d.address,
         support_count=d.support_count, submitted_at=r.submitted_at, closed_at=r.closed_at,
         photos=[
-            PublicPhoto(url=files.url(request, f, "original"), thumbnail_url=files.url(request, f, "thumbnail") if f.thumbnail_key else None)
+            PublicPhoto(url=files.url(request, f, ORIGINAL), thumbnail_url=files.url(request, f, THUMBNAIL) if f.thumbnail_key else None)
             for f in photos
         ],
     )

@@ -259,6 +259,7 @@ async def submit_report(session: AsyncSession, principal: Principal | None, data
 
     location_text = address.strip() if isinstance(address, str) and address.strip() else f"{lat:.6f}, {lon:.6f}"
     answers = {
+        **(data.get("extra_answers") or {}),
         "category": category.form_category,
         "description": data.get("description"),
         "location": {"street": location_text, "city": "-"},
@@ -333,7 +334,7 @@ async def get_report(session: AsyncSession, principal: Principal | None, request
 def _area_stmt(tenant_id: uuid.UUID, box: BBox, category_ids: list[uuid.UUID] | None, statuses: list[str] | None) -> sa.Select:
     d = ReportDetails
     stmt = (
-        sa.select(Request, d)
+        sa.select(Request)
         .join(d, d.request_id == Request.id)
         .where(
             d.tenant_id == tenant_id, Request.tenant_id == tenant_id,
@@ -387,11 +388,19 @@ async def public_reports(
         Request.status.notin_([RequestStatus.DRAFT.value, RequestStatus.CANCELLED.value]),
     )
     page = await paginate(session, stmt, [Request.created_at, Request.id], first, after, descending=True)
-    return _rows(page)
+    return await _rows(session, tenant_id, page)
 
 
-def _rows(page: Page[Any]) -> Page[ReportRow]:
-    page.items = [ReportRow(r, d) for r, d in page.items]  # type: ignore[misc]
+async def _rows(session: AsyncSession, tenant_id: uuid.UUID, page: Page[Any]) -> Page[ReportRow]:
+    """Attach the place of each request of the page (one query)."""
+    ids = [r.id for r in page.items]
+    details = {
+        d.request_id: d
+        for d in (
+            await session.execute(sa.select(ReportDetails).where(ReportDetails.tenant_id == tenant_id, ReportDetails.request_id.in_(ids)))
+        ).scalars()
+    }
+    page.items = [ReportRow(r, details[r.id]) for r in page.items]  # type: ignore[misc]
     return page  # type: ignore[return-value]
 
 
@@ -402,7 +411,7 @@ async def reports_in_area(
     """Field work (agents): every report of the area, open ones by default."""
     p = require_staff(principal)
     stmt = _area_stmt(p.tenant_id, box, await _category_ids(session, p.tenant_id, categories), _check_statuses(statuses) or list(OPEN_STATUSES))
-    return _rows(await paginate(session, stmt, [Request.created_at, Request.id], first, after, descending=True))
+    return await _rows(session, p.tenant_id, await paginate(session, stmt, [Request.created_at, Request.id], first, after, descending=True))
 
 
 # ---------------------------------------------------------------- support, follow, merge, close
