@@ -257,3 +257,17 @@ async def test_categories_tree_public_by_slug(gql, app, tenant):
     assert cats["lampadaire-eteint"]["label"] == {"fr": "Lampadaire éteint", "en": "Street light out"}
     assert cats["graffiti"]["parentCode"] is None and cats["graffiti"]["duplicateRadiusMeters"] == 50
     assert len(cats) == 11
+
+
+async def test_demo_seed_is_idempotent_and_inside_its_territory(gql, app, tenant):
+    from domain.tenancy.models import Tenant
+    from seeds.reports import DEMO_REPORTS, seed_reports
+
+    await setup_reports(app, tenant)
+    for _ in range(2):
+        async with app.state.sessionmaker() as s:
+            await seed_reports(s, await s.get(Tenant, tenant.id))
+            await s.commit()
+    async with app.state.sessionmaker() as s:
+        n = (await s.execute(sa.select(sa.func.count()).select_from(ReportDetails).where(ReportDetails.tenant_id == tenant.id))).scalar_one()
+    assert n == len(DEMO_REPORTS)
