@@ -25,6 +25,8 @@ from schema.reports import (
     PublicReport,
     Report,
     ReportCategory,
+    ReportCategoryPayload,
+    ReportCategorySaveInput,
     ReportIdInput,
     ReportMergeInput,
     ReportPayload,
@@ -230,3 +232,14 @@ class ReportMutation:
             return (await services.set_territory(s, ctx.principal, input.polygon)).territory
 
         return await run_mutation(ctx, action, ReportTerritoryPayload, "polygon", lambda x: x)
+
+    @strawberry.mutation(description="Create or change a report category (administrators).")
+    async def report_category_save(self, info: Info, input: ReportCategorySaveInput) -> ReportCategoryPayload:
+        ctx = info.context
+
+        async def action(s):
+            cat = await services.save_category(s, ctx.principal, input_to_data(input))
+            parent = (await services.load_categories(s, cat.tenant_id, [cat.parent_id]))[0] if cat.parent_id else None
+            return cat, parent.code if parent else None
+
+        return await run_mutation(ctx, action, ReportCategoryPayload, "category", lambda r: ReportCategory.from_model(*r))

@@ -154,6 +154,25 @@ class ReportPhotoPublishInput:
     published: bool = True
 
 
+@strawberry.input(description="Create (new code) or change (existing code) a report category (administrators). Omitted fields are kept.")
+class ReportCategorySaveInput:
+    code: str
+    label_fr: str | None = strawberry.UNSET
+    label_en: str | None = strawberry.UNSET
+    parent_code: str | None = strawberry.field(default=strawberry.UNSET, description="null = a root category.")
+    department_code: str | None = strawberry.field(default=strawberry.UNSET, description="Department its reports are routed to (null = the procedure's routing).")
+    duplicate_radius_meters: int | None = strawberry.UNSET
+    target_resolution_days: int | None = strawberry.UNSET
+    form_category: str | None = strawberry.field(default=strawberry.UNSET, description="Value of the street-issue form's `category` answer.")
+    active: bool | None = strawberry.UNSET
+
+
+@strawberry.type
+class ReportCategoryPayload:
+    category: ReportCategory | None
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class ReportPayload:
     report: Report | None

@@ -682,3 +682,89 @@ async def tenant_by_slug(session: AsyncSession, slug: Any, field: tuple[str, ...
     if tenant_id is None:
         raise DomainValidationError.single(field, "NOT_FOUND")
     return tenant_id
+
+
+# ---------------------------------------------------------------- category configuration
+
+CODE_RE = __import__("re").compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+async def save_category(session: AsyncSession, principal: Principal | None, data: dict[str, Any]) -> ReportCategory:
+    """Administrators create (new code) or change (existing code) a category of the tree."""
+    p = require_role(principal, Role.ADMIN)
+    errors = Collector()
+    code = data.get("code")
+    if not isinstance(code, str) or not CODE_RE.match(code):
+        raise DomainValidationError.single(("code",), "INVALID_SLUG")
+    cat = (
+        await session.execute(
+            sa.select(ReportCategory).where(ReportCategory.tenant_id == p.tenant_id, ReportCategory.code == code).with_for_update()
+        )
+    ).scalar_one_or_none()
+    creating = cat is None
+    if creating:
+        cat = ReportCategory(tenant_id=p.tenant_id, code=code, label_fr="", label_en="")
+    for key, column in (("label_fr", "label_fr"), ("label_en", "label_en")):
+        if key in data or creating:
+            value = (data.get(key) or "").strip() if isinstance(data.get(key), str) else ""
+            if not value:
+                errors.add((key,), "REQUIRED")
+            elif len(value) > 150:
+                errors.add((key,), "TOO_LONG", max=150)
+            else:
+                setattr(cat, column, value)
+    if "duplicate_radius_meters" in data:
+        r = data["duplicate_radius_meters"]
+        if r is None or not 1 <= r <= 1000:
+            errors.add(("duplicate_radius_meters",), "OUT_OF_RANGE", min=1, max=1000)
+        else:
+            cat.duplicate_radius_m = r
+    if "target_resolution_days" in data:
+        d = data["target_resolution_days"]
+        if d is not None and not 1 <= d <= 365:
+            errors.add(("target_resolution_days",), "OUT_OF_RANGE", min=1, max=365)
+        else:
+            cat.target_resolution_days = d
+    if "active" in data and data["active"] is not None:
+        cat.active = bool(data["active"])
+    if "department_code" in data:
+        dept = data["department_code"]
+        if dept is None:
+            cat.department_id = None
+        else:
+            dep_id = (
+                await session.execute(sa.select(Department.id).where(Department.tenant_id == p.tenant_id, Department.code == dept))
+            ).scalar_one_or_none()
+            if dep_id is None:
+                errors.add(("department_code",), "UNKNOWN_DEPARTMENT", department=str(dept)[:63])
+            cat.department_id = dep_id
+    if "parent_code" in data:
+        parent_code = data["parent_code"]
+        if parent_code is None:
+            cat.parent_id = None
+        else:
+            cats = {c.code: c for c in (await session.execute(sa.select(ReportCategory).where(ReportCategory.tenant_id == p.tenant_id))).scalars()}
+            parent = cats.get(parent_code)
+            if parent is None:
+                errors.add(("parent_code",), "UNKNOWN_CATEGORY", category=str(parent_code)[:63])
+            else:
+                by_id = {c.id: c for c in cats.values()}
+                node: ReportCategory | None = parent
+                while node is not None:  # the new parent may not be the category itself or one of its descendants
+                    if node.code == code:
+                        errors.add(("parent_code",), "CYCLE")
+                        break
+                    node = by_id.get(node.parent_id) if node.parent_id else None
+                if not errors:
+                    cat.parent_id = parent.id
+    if "form_category" in data and data["form_category"] is not None:
+        cat.form_category = str(data["form_category"])[:63]
+    errors.raise_if_any()
+    cat.updated_at = utcnow()
+    if creating:
+        session.add(cat)
+    await session.flush()
+    record_event(session, tenant_id=p.tenant_id, type="report.category_created" if creating else "report.category_updated",
+                 aggregate_type="ReportCategory", aggregate_id=cat.id, actor=p, payload={"code": code, "fields": sorted(data)})
+    await session.flush()
+    return cat

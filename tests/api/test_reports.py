@@ -271,3 +271,32 @@ async def test_demo_seed_is_idempotent_and_inside_its_territory(gql, app, tenant
     async with app.state.sessionmaker() as s:
         n = (await s.execute(sa.select(sa.func.count()).select_from(ReportDetails).where(ReportDetails.tenant_id == tenant.id))).scalar_one()
     assert n == len(DEMO_REPORTS)
+
+
+SAVE_CATEGORY = """
+mutation($input: ReportCategorySaveInput!) {
+  reportCategorySave(input: $input) { category { code parentCode label { fr en } duplicateRadiusMeters } userErrors { field code } }
+}
+"""
+
+
+async def test_admin_configures_the_category_tree(gql, app, tenant):
+    await setup_reports(app, tenant)
+    admin = tenant.tokens["ADMIN"]
+    created = await gql(SAVE_CATEGORY, {"input": {"code": "trottoir", "labelFr": "Trottoir abîmé", "labelEn": "Damaged pavement",
+                                                  "parentCode": "voirie", "departmentCode": "voirie", "duplicateRadiusMeters": 30}}, token=admin)
+    assert created.data["reportCategorySave"] == {
+        "category": {"code": "trottoir", "parentCode": "voirie", "label": {"fr": "Trottoir abîmé", "en": "Damaged pavement"}, "duplicateRadiusMeters": 30},
+        "userErrors": [],
+    }
+    # a report in the new category is routed to its department
+    report = await _submit(gql, tenant.tokens["AGENT"], category="trottoir")
+    assert report["report"]["request"]["department"]["code"] == "voirie"
+    cycle = await gql(SAVE_CATEGORY, {"input": {"code": "voirie", "parentCode": "trottoir"}}, token=admin)
+    assert cycle.data["reportCategorySave"]["userErrors"] == [{"field": ["parentCode"], "code": "CYCLE"}]
+    bad = await gql(SAVE_CATEGORY, {"input": {"code": "Pas Un Code"}}, token=admin)
+    assert bad.data["reportCategorySave"]["userErrors"] == [{"field": ["code"], "code": "INVALID_SLUG"}]
+    many = await gql(SAVE_CATEGORY, {"input": {"code": "x", "labelFr": " ", "duplicateRadiusMeters": 0, "departmentCode": "nope"}}, token=admin)
+    assert {e["field"][0] for e in many.data["reportCategorySave"]["userErrors"]} == {"labelFr", "labelEn", "duplicateRadiusMeters", "departmentCode"}
+    agent = await gql(SAVE_CATEGORY, {"input": {"code": "y", "labelFr": "Y", "labelEn": "Y"}}, token=tenant.tokens["AGENT"])
+    assert agent.error_codes == ["FORBIDDEN"]
