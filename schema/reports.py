@@ -57,11 +57,22 @@ class Report(Node):
     async def category(self, info: Info) -> ReportCategory:
         from domain.reports.services import load_categories
 
-        cat = await info.context.loader("report_categories", load_categories).load(self._row.details.category_id)
+        ctx = info.context
+        if ctx.principal is None:  # anonymous submitter: no tenant-scoped loader
+            async with ctx.read() as s:
+                (cat,) = await load_categories(s, self._row.details.tenant_id, [self._row.details.category_id])
+        else:
+            cat = await ctx.loader("report_categories", load_categories).load(self._row.details.category_id)
         return ReportCategory.from_model(cat)
 
-    @strawberry.field(description="The underlying request (workflow, timeline, messages, assignment, SLA).")
-    def request(self) -> Request:
+    @strawberry.field(
+        description="The underlying request (workflow, timeline, messages, assignment, SLA): staff and the "
+        "reporter only; null for other citizens (someone else's public report) and anonymous callers."
+    )
+    def request(self, info: Info) -> Request | None:
+        p = info.context.principal
+        if p is None or (p.is_citizen and p.subject_id != self._row.request.citizen_id) or not (p.is_citizen or p.is_staff):
+            return None
         return Request.from_model(self._row.request)
 
     @strawberry.field(description="E-mail given by an anonymous reporter (staff only; null for others).")

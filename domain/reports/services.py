@@ -192,7 +192,7 @@ def _distance_sql(lat: float, lon: float) -> sa.ColumnElement[float]:
 
 async def nearby(
     session: AsyncSession, tenant_id: uuid.UUID, category: ReportCategory, lat: float, lon: float,
-    exclude: uuid.UUID | None = None, limit: int = NEARBY_LIMIT,
+    exclude: uuid.UUID | None = None, limit: int = NEARBY_LIMIT, public_only: bool = False,
 ) -> list[ReportRow]:
     """Open reports of ``category`` within its radius, closest first: an index range scan on
     (tenant, category, latitude, longitude) inside the circle's bounding box, then haversine."""
@@ -213,6 +213,8 @@ async def nearby(
     )
     if exclude is not None:
         stmt = stmt.where(Request.id != exclude)
+    if public_only:  # citizens and anonymous callers only learn about public reports
+        stmt = stmt.where(d.public.is_(True))
     return [ReportRow(r, det, float(dist)) for r, det, dist in (await session.execute(stmt)).all()]
 
 
@@ -224,7 +226,7 @@ async def reports_nearby(
     point = check_point(latitude, longitude, errors, ("location",))
     errors.raise_if_any()
     category = await _category(session, p.tenant_id, category_code, ("category",))
-    return await nearby(session, p.tenant_id, category, point[0], point[1])  # type: ignore[index]
+    return await nearby(session, p.tenant_id, category, point[0], point[1], public_only=not p.is_staff)  # type: ignore[index]
 
 
 # ---------------------------------------------------------------- submission
@@ -296,7 +298,8 @@ async def submit_report(session: AsyncSession, principal: Principal | None, data
     photos = await claim_photos(session, principal, request.id, data["photo_ids"]) if data.get("photo_ids") else 0
     _event(session, principal, tenant_id, request.id, "report.submitted", category=category.code, photos=photos,
            api_client=bool(principal and principal.kind is PrincipalKind.CLIENT))
-    duplicates = await nearby(session, tenant_id, category, lat, lon, exclude=request.id)
+    duplicates = await nearby(session, tenant_id, category, lat, lon, exclude=request.id,
+                              public_only=principal is None or not principal.is_staff)
     await session.flush()
     return Submitted(ReportRow(request, details), duplicates)
 

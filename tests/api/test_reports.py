@@ -300,3 +300,34 @@ async def test_admin_configures_the_category_tree(gql, app, tenant):
     assert {e["field"][0] for e in many.data["reportCategorySave"]["userErrors"]} == {"labelFr", "labelEn", "duplicateRadiusMeters", "departmentCode"}
     agent = await gql(SAVE_CATEGORY, {"input": {"code": "y", "labelFr": "Y", "labelEn": "Y"}}, token=tenant.tokens["AGENT"])
     assert agent.error_codes == ["FORBIDDEN"]
+
+
+async def test_other_peoples_reports_never_expose_their_request(gql, app, tenant):
+    await setup_reports(app, tenant)
+    _, _, alice = await make_citizen(gql, tenant)
+    _, _, bob = await make_citizen(gql, tenant, email="bob2@example.org")
+    mine = await _submit(gql, alice)
+    assert mine["report"]["request"]["citizen"]["familyName"]  # the reporter sees their request
+    seen = await gql(SUBMIT, {"input": report_input(at=offset(HOTEL_DE_VILLE, north_m=5))}, token=bob)
+    assert seen.errors == []
+    bob_view = await gql("query($id: ID!) { report(id: $id) { id request { id answers } reporterEmail } }", {"id": mine["report"]["id"]}, token=bob)
+    assert bob_view.errors == [] and bob_view.data["report"] == {"id": mine["report"]["id"], "request": None, "reporterEmail": None}
+    anonymous = await gql(SUBMIT, {"input": report_input(tenant=tenant.slug, at=offset(HOTEL_DE_VILLE, north_m=9))})
+    assert anonymous.errors == [], anonymous.body
+    assert anonymous.data["reportSubmit"]["report"]["request"] is None
+    assert anonymous.data["reportSubmit"]["report"]["category"] == {"code": "nid-de-poule"}
+    assert len(anonymous.data["reportSubmit"]["possibleDuplicates"]) == 2
+
+
+async def test_citizens_only_learn_about_public_reports_nearby(gql, app, tenant):
+    await setup_reports(app, tenant)
+    agent = tenant.tokens["AGENT"]
+    private = await _submit(gql, agent, public=False)
+    _, _, citizen = await make_citizen(gql, tenant)
+    loc = {"latitude": HOTEL_DE_VILLE[0], "longitude": HOTEL_DE_VILLE[1]}
+    as_citizen = await gql(NEARBY, {"loc": loc, "cat": "nid-de-poule"}, token=citizen)
+    assert as_citizen.data["reportsNearby"] == []
+    as_agent = await gql(NEARBY, {"loc": loc, "cat": "nid-de-poule"}, token=agent)
+    assert [r["id"] for r in as_agent.data["reportsNearby"]] == [private["report"]["id"]]
+    submitted = await _submit(gql, citizen, at=offset(HOTEL_DE_VILLE, north_m=3))
+    assert submitted["possibleDuplicates"] == []
