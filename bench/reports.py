@@ -77,8 +77,8 @@ SELECT r.reference, r.status, r.state, c.code, c.label_fr, r.answers->>'descript
 FROM requests r JOIN report_details d ON d.request_id = r.id JOIN report_categories c ON c.id = d.category_id
 LEFT JOIN departments dep ON dep.id = r.department_id
 WHERE d.tenant_id = $1 AND r.tenant_id = $1 AND d.public AND d.merged_into_id IS NULL
-  AND r.status NOT IN ('DRAFT', 'CANCELLED') AND r.submitted_at >= $2
-ORDER BY r.submitted_at DESC, r.id DESC LIMIT 50
+  AND r.status NOT IN ('DRAFT', 'CANCELLED') AND r.created_at >= $2
+ORDER BY r.created_at DESC, r.id DESC LIMIT 50
 """
 
 
@@ -286,6 +286,8 @@ async def main_async(args: argparse.Namespace) -> None:
                                                                    box.min_lat, box.max_lat, box.min_lon, box.max_lon, 50.0)),
                 "public map": "\n".join(r[0] for r in await conn.fetch("EXPLAIN (ANALYZE, COSTS OFF) " + PUBLIC_SQL, ref["tenant_id"],
                                                                        CITY[1], CITY[3], CITY[0], CITY[2])),
+                "open311": "\n".join(r[0] for r in await conn.fetch("EXPLAIN (ANALYZE, COSTS OFF) " + OPEN311_SQL, ref["tenant_id"],
+                                                                     datetime.now(UTC) - timedelta(days=90))),
             }
         finally:
             await conn.close()

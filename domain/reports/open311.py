@@ -303,17 +303,18 @@ async def list_requests(session: AsyncSession, tenant_id: uuid.UUID, f: Filters)
     else:
         if f.start is None and f.end is None:
             f.start = utcnow() - timedelta(days=DEFAULT_DAYS)
+        # reports are never drafts: created_at is the submission time, and (tenant_id, created_at, id) is indexed
         if f.start:
-            stmt = stmt.where(Request.submitted_at >= f.start)
+            stmt = stmt.where(Request.created_at >= f.start)
         if f.end:
-            stmt = stmt.where(Request.submitted_at <= f.end)
+            stmt = stmt.where(Request.created_at <= f.end)
     if f.service_codes:
         stmt = stmt.where(ReportCategory.code.in_(f.service_codes))
     if f.status == "open":
         stmt = stmt.where(Request.status.notin_(CLOSED))
     elif f.status == "closed":
         stmt = stmt.where(Request.status.in_(CLOSED))
-    stmt = stmt.order_by(Request.submitted_at.desc(), Request.id.desc()).offset((f.page - 1) * f.page_size).limit(f.page_size)
+    stmt = stmt.order_by(Request.created_at.desc(), Request.id.desc()).offset((f.page - 1) * f.page_size).limit(f.page_size)
     rows = (await session.execute(stmt)).all()
     photos = await services.published_photos(session, tenant_id, [r[0].id for r in rows])
     out = []
