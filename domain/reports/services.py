@@ -283,7 +283,10 @@ async def submit_report(session: AsyncSession, principal: Principal | None, data
         require_staff(principal)
         request_data["channel"] = data.get("channel") or Channel.PHONE.value
         request_data["citizen_id"] = data.get("citizen_id") or await _anonymous_citizen(session, tenant_id)
-    request = await requests.submit_request(session, submitter, request_data)
+    try:
+        request = await requests.submit_request(session, submitter, request_data)
+    except DomainValidationError as exc:
+        raise DomainValidationError([_input_field(e) for e in exc.errors]) from None
     if category.department_id is not None:
         request.department_id = category.department_id  # routing by category
     details = ReportDetails(
@@ -302,6 +305,18 @@ async def submit_report(session: AsyncSession, principal: Principal | None, data
                               public_only=principal is None or not principal.is_staff)
     await session.flush()
     return Submitted(ReportRow(request, details), duplicates)
+
+
+# form answers -> the reportSubmit input fields they come from
+_ANSWER_FIELDS = {"description": ("description",), "location": ("address",), "reporterEmail": ("reporter_email",),
+                  "latitude": ("location", "latitude"), "longitude": ("location", "longitude")}
+
+
+def _input_field(e: Any) -> Any:
+    field = e.field or ()
+    if len(field) >= 2 and field[0] == "answers" and field[1] in _ANSWER_FIELDS:
+        return type(e)(_ANSWER_FIELDS[field[1]], e.code, e.params)
+    return e
 
 
 # ---------------------------------------------------------------- reads

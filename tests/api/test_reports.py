@@ -331,3 +331,10 @@ async def test_citizens_only_learn_about_public_reports_nearby(gql, app, tenant)
     assert [r["id"] for r in as_agent.data["reportsNearby"]] == [private["report"]["id"]]
     submitted = await _submit(gql, citizen, at=offset(HOTEL_DE_VILLE, north_m=3))
     assert submitted["possibleDuplicates"] == []
+
+
+async def test_form_errors_point_at_the_report_input(gql, app, tenant):
+    await setup_reports(app, tenant)
+    result = await gql(SUBMIT, {"input": report_input(description="x")}, token=tenant.tokens["AGENT"])
+    errors = result.data["reportSubmit"]["userErrors"]
+    assert [e["field"] for e in errors] == [["description"]], errors
