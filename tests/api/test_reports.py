@@ -338,3 +338,17 @@ async def test_form_errors_point_at_the_report_input(gql, app, tenant):
     result = await gql(SUBMIT, {"input": report_input(description="x")}, token=tenant.tokens["AGENT"])
     errors = result.data["reportSubmit"]["userErrors"]
     assert [e["field"] for e in errors] == [["description"]], errors
+
+
+async def test_racing_supports_of_one_person_count_once(gql, app, tenant):
+    import asyncio
+
+    await setup_reports(app, tenant)
+    rid = (await _submit(gql, tenant.tokens["AGENT"]))["report"]["id"]
+    _, _, citizen = await make_citizen(gql, tenant)
+    results = await asyncio.gather(*[gql(SUPPORT, {"id": rid}, token=citizen) for _ in range(4)])
+    codes = sorted(e["code"] for r in results for e in r.data["reportSupport"]["userErrors"])
+    assert codes == ["ALREADY_SUPPORTED"] * 3
+    async with app.state.sessionmaker() as s:
+        count = (await s.execute(sa.select(ReportDetails.support_count).where(ReportDetails.tenant_id == tenant.id))).scalar_one()
+    assert count == 1
