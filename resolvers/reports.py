@@ -90,11 +90,15 @@ class ReportQuery:
     async def report(self, info: Info, id: strawberry.ID) -> Report | None:
         return await _report_node(info.context, decode_id(id, "Report"))
 
-    @strawberry.field(description="Open reports of `category` within its duplicate radius of `location`, closest first (at most 5).")
-    async def reports_nearby(self, info: Info, location: LocationInput, category: str) -> list[Report]:
+    @strawberry.field(
+        description="Open reports of `category` within its duplicate radius of `location`, closest first (at most 5). "
+        "Without authentication give `tenant` (slug); citizens and anonymous callers only see public reports."
+    )
+    async def reports_nearby(self, info: Info, location: LocationInput, category: str, tenant: str | None = None) -> list[Report]:
         ctx = info.context
         async with ctx.read() as s:
-            rows = await services.reports_nearby(s, ctx.principal, location.latitude, location.longitude, category)
+            tenant_id = await services.tenant_by_slug(s, tenant) if ctx.principal is None and tenant is not None else None
+            rows = await services.reports_nearby(s, ctx.principal, location.latitude, location.longitude, category, tenant_id)
         return [Report.from_row(r) for r in rows]
 
     @strawberry.field(

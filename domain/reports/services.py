@@ -219,14 +219,18 @@ async def nearby(
 
 
 async def reports_nearby(
-    session: AsyncSession, principal: Principal | None, latitude: Any, longitude: Any, category_code: Any
+    session: AsyncSession, principal: Principal | None, latitude: Any, longitude: Any, category_code: Any,
+    tenant_id: uuid.UUID | None = None,
 ) -> list[ReportRow]:
-    p = require_principal(principal)
+    """Authenticated callers search their tenant; anonymous ones give ``tenant_id`` (public reports only)."""
+    if principal is not None or tenant_id is None:
+        tenant_id = require_principal(principal).tenant_id
     errors = Collector()
     point = check_point(latitude, longitude, errors, ("location",))
     errors.raise_if_any()
-    category = await _category(session, p.tenant_id, category_code, ("category",))
-    return await nearby(session, p.tenant_id, category, point[0], point[1], public_only=not p.is_staff)  # type: ignore[index]
+    category = await _category(session, tenant_id, category_code, ("category",))
+    staff = principal is not None and principal.is_staff
+    return await nearby(session, tenant_id, category, point[0], point[1], public_only=not staff)  # type: ignore[index]
 
 
 # ---------------------------------------------------------------- submission

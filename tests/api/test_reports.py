@@ -352,3 +352,16 @@ async def test_racing_supports_of_one_person_count_once(gql, app, tenant):
     async with app.state.sessionmaker() as s:
         count = (await s.execute(sa.select(ReportDetails.support_count).where(ReportDetails.tenant_id == tenant.id))).scalar_one()
     assert count == 1
+
+
+async def test_anonymous_nearby_with_tenant_slug(gql, app, tenant):
+    await setup_reports(app, tenant)
+    agent = tenant.tokens["AGENT"]
+    shown = await _submit(gql, agent)
+    await _submit(gql, agent, public=False, at=offset(HOTEL_DE_VILLE, north_m=2))
+    query = "query($loc: LocationInput!, $t: String) { reportsNearby(location: $loc, category: \"nid-de-poule\", tenant: $t) { id request { id } } }"
+    loc = {"latitude": HOTEL_DE_VILLE[0], "longitude": HOTEL_DE_VILLE[1]}
+    result = await gql(query, {"loc": loc, "t": tenant.slug})
+    assert result.data["reportsNearby"] == [{"id": shown["report"]["id"], "request": None}]
+    assert (await gql(query, {"loc": loc})).error_codes == ["UNAUTHENTICATED"]
+    assert (await gql(query, {"loc": loc, "t": "nowhere"})).errors[0]["extensions"]["reason"] == "NOT_FOUND"
