@@ -20,6 +20,8 @@ from api.graphql import GuichetGraphQL, build_schema
 from api.exports import appointments_csv, indicators_csv, requests_csv
 from api.idempotency import IdempotentGraphQL
 from api.oauth import token_endpoint
+from api.open311 import ROUTES as OPEN311_ROUTES
+from api.reports import reports_geojson
 from api.metrics import POOLS, HttpMetricsMiddleware, metrics_endpoint
 from api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from api.settings import Settings, get_settings
@@ -76,6 +78,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/files/{token}", download, methods=["GET"]),
             Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
             Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),
+            Route("/public/{tenant}/reports.geojson", reports_geojson, methods=["GET"]),
+            *OPEN311_ROUTES,
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

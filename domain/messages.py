@@ -421,6 +421,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Cette demande concerne un autre usager : le rendez-vous doit être pris pour l'usager de la demande.",
         "en": "This request belongs to another person: the appointment must be for the request's citizen.",
     },
+    # reports
+    "UNKNOWN_CATEGORY": {
+        "fr": "Cette catégorie de signalement n'existe pas ({category}).",
+        "en": "This report category does not exist ({category}).",
+    },
+    "INVALID_COORDINATE": {
+        "fr": "Coordonnée invalide : un nombre entre {min} et {max} est attendu (WGS 84, en degrés).",
+        "en": "Invalid coordinate: a number between {min} and {max} is expected (WGS 84, degrees).",
+    },
+    "OUTSIDE_TERRITORY": {
+        "fr": "Ce lieu est en dehors du territoire de la collectivité.",
+        "en": "This place is outside the authority's territory.",
+    },
+    "INVALID_BBOX": {
+        "fr": "Zone invalide : quatre nombres minLon,minLat,maxLon,maxLat sont attendus (min < max).",
+        "en": "Invalid area: four numbers minLon,minLat,maxLon,maxLat are expected (min < max).",
+    },
+    "BBOX_TOO_LARGE": {
+        "fr": "Zone trop grande : au plus {max} degrés de côté.",
+        "en": "Area too large: at most {max} degrees a side.",
+    },
+    "INVALID_POLYGON": {
+        "fr": "Le territoire doit être un polygone GeoJSON (anneaux fermés d'au moins 4 positions [lon, lat]).",
+        "en": "The territory must be a GeoJSON Polygon (closed rings of at least 4 [lon, lat] positions).",
+    },
+    "ALREADY_SUPPORTED": {
+        "fr": "Vous soutenez déjà ce signalement.",
+        "en": "You already support this report.",
+    },
+    "REPORT_MERGED": {
+        "fr": "Ce signalement a été fusionné avec un autre.",
+        "en": "This report has been merged into another one.",
+    },
+    "REPORT_MERGE_SAME": {
+        "fr": "Un signalement ne peut pas être fusionné avec lui-même.",
+        "en": "A report cannot be merged into itself.",
+    },
+    "REPORT_CLOSED": {
+        "fr": "Ce signalement est clos.",
+        "en": "This report is closed.",
+    },
+
 }
 
 

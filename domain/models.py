@@ -20,8 +20,9 @@ from domain.idempotency.models import IdempotencyKey
 from domain.files.models import StoredFile
 from domain.procedures.models import Procedure, ProcedureVersion
 from domain.requests.models import Request, RequestCounter, RequestMessage
+from domain.reports.models import ReportCategory, ReportDetails, ReportFollower, ReportSettings, ReportSupport
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
 
 metadata = SQLModel.metadata
 
-__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "Procedure", "ProcedureVersion", "Request", "RequestCounter", "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RequestMessage", "RollupCursor", "StoredFile", "Tenant", "metadata"]
+__all__ = ["Agent", "AgentDepartment", "ApiClient", "Citizen", "CitizenExternalId", "Department", "Event", "IdempotencyKey", "Procedure", "ProcedureVersion", "ReportCategory", "ReportDetails", "ReportFollower", "ReportSettings", "ReportSupport", "Request", "RequestCounter", "RequestDailyHistogram", "RequestDailyRollup", "RequestFact", "RequestMessage", "RollupCursor", "StoredFile", "Tenant", "metadata"]

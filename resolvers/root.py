@@ -14,6 +14,7 @@ from resolvers.dashboards import DashboardQuery
 from resolvers.files import FileMutation, FileQuery
 from resolvers.node import fetch_node
 from resolvers.procedures import ProcedureMutation, ProcedureQuery
+from resolvers.reports import ReportMutation, ReportQuery
 from resolvers.requests import RequestMutation, RequestQuery
 from resolvers.tenancy import TenancyMutation, TenancyQuery
 from schema.common import Node
@@ -38,8 +39,8 @@ class NodeQuery:
         return [fetch_node(info.context, i) for i in ids]  # type: ignore[misc]
 
 
-QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery, ProcedureQuery, RequestQuery, DashboardQuery]
-MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation, AppointmentMutation, ProcedureMutation, RequestMutation]
+QUERY_TYPES: list[type] = [NodeQuery, AuthQuery, TenancyQuery, CitizenQuery, ClientQuery, FileQuery, AppointmentQuery, ProcedureQuery, RequestQuery, ReportQuery, DashboardQuery]
+MUTATION_TYPES: list[type] = [AuthMutation, TenancyMutation, CitizenMutation, ClientMutation, FileMutation, AppointmentMutation, ProcedureMutation, RequestMutation, ReportMutation]
 
 Query = merge_types("Query", tuple(QUERY_TYPES))
 Mutation = merge_types("Mutation", tuple(MUTATION_TYPES))

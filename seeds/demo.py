@@ -189,6 +189,9 @@ async def seed_demo(session: AsyncSession, citizens: int = 300) -> None:
 
             await seed_procedures(session, tenant)
             await seed_demo_requests(session, tenant, DEMO_CITIZEN["email"])
+            from seeds.reports import seed_reports
+
+            await seed_reports(session, tenant)
             from seeds.dashboards import seed_dashboards
 
             await seed_dashboards(session, tenant.id)

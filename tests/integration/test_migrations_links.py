@@ -53,12 +53,16 @@ async def _old_appointment_with_unknown_request(url: str) -> uuid.UUID:
         await conn.close()
 
 
+LATEST = "0010_dashboards"
+
+
 async def test_upgrade_from_empty_then_down_to_the_heads_and_up_again(empty_database):
     url = empty_database
     # when an empty database is migrated to the heads
-    await asyncio.to_thread(db.migrate, url)
-    # then the single head is the merge, and the foreign key is there (n = ON DELETE SET NULL)
-    assert db.head_revisions() == {"0008_links"}
+    await asyncio.to_thread(db.migrate, url, "0008_links")
+    # then the merge is current (later migrations build on it in a single line), and the
+    # foreign key is there (n = ON DELETE SET NULL)
+    assert db.head_revisions() == {LATEST}
     assert await _versions(url) == {"0008_links"}
     assert await _request_fk(url) == ["fk_appointments_request_id:n"]
     # when the merge is downgraded (to one of its parents: only 0008 is undone)
@@ -68,8 +72,18 @@ async def test_upgrade_from_empty_then_down_to_the_heads_and_up_again(empty_data
     assert await _request_fk(url) == []
     # and upgrading again restores it, after clearing request ids that match no request
     appointment_id = await _old_appointment_with_unknown_request(url)
-    await asyncio.to_thread(db.migrate, url)
+    await asyncio.to_thread(db.migrate, url, "0008_links")
     assert await _versions(url) == {"0008_links"}
     assert await _request_fk(url) == ["fk_appointments_request_id:n"]
     rows = await _fetch(url, f"SELECT request_id FROM appointments WHERE id = '{appointment_id}'")
     assert [r["request_id"] for r in rows] == [None]
+
+
+async def test_the_whole_chain_upgrades_to_one_head_and_back_down(empty_database):
+    url = empty_database
+    await asyncio.to_thread(db.migrate, url)
+    assert await _versions(url) == {LATEST}
+    await asyncio.to_thread(command.downgrade, db.alembic_config(url), "0008_links")
+    assert await _versions(url) == {"0008_links"}
+    await asyncio.to_thread(db.migrate, url)
+    assert await _versions(url) == {LATEST}

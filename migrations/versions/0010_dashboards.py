@@ -1,7 +1,7 @@
 """dashboards: request facts, daily rollups and histograms, rollup cursors, the reporting schema and role
 
-Revision ID: 0007_dashboards
-Revises: 0002_requests
+Revision ID: 0010_dashboards
+Revises: 0009_reports
 Create Date: 2026-11-29 07:45:41.563179
 """
 
@@ -14,8 +14,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0007_dashboards'
-down_revision: Union[str, Sequence[str], None] = '0002_requests'
+revision: str = '0010_dashboards'
+down_revision: Union[str, Sequence[str], None] = '0009_reports'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,0 +1,1 @@
+"""Reports (signalements): requests of the street-issue procedure with a place."""
