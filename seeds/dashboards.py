@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.events.models import Event
@@ -30,6 +31,24 @@ class ProcedureRef:
     id: uuid.UUID
     version_id: uuid.UUID
     sla_days: int = 10
+    # generic status -> the workflow state that carries it (from the published definition);
+    # empty for bare test procedures, where the lowercased status is used
+    states: tuple[tuple[str, str], ...] = ()
+
+    def state_for(self, status: str) -> str | None:
+        for generic, code in self.states:
+            if generic == status:
+                return code
+        return None if self.states else status.lower()
+
+
+def states_of(definition: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """First state of each generic status in a procedure definition's workflow."""
+    found: dict[str, str] = {}
+    for state in (definition.get("workflow") or {}).get("states") or []:
+        if isinstance(state, dict) and state.get("status") and state.get("code"):
+            found.setdefault(state["status"], state["code"])
+    return tuple(found.items())
 
 
 def _event(tenant_id, request_id, type_, actor_type, actor_id, at, **payload) -> dict[str, Any]:
@@ -76,29 +95,36 @@ def generate(
         }
         events.append(_event(tenant_id, rid, "request.submitted", submitter[0], submitter[1], submitted,
                              public=True, channel=channel, status="SUBMITTED", to_state="submitted"))
+        submitted_state = proc.state_for("SUBMITTED") or "submitted"
+        row["state"] = submitted_state
+        events[-1]["payload"]["to_state"] = submitted_state
         first = submitted + timedelta(hours=rng.lognormvariate(2.5, 1.2))
-        if first < now and rng.random() < 0.9:
-            row.update(status="IN_PROGRESS", state="instruction", version=2)
+        working = proc.state_for("IN_PROGRESS")
+        if working and first < now and rng.random() < 0.9:
+            row.update(status="IN_PROGRESS", state=working, version=2)
             events.append(_event(tenant_id, rid, "request.transitioned", "agent", agent_id, first, public=True,
-                                 transition="take", from_state="submitted", to_state="instruction", status="IN_PROGRESS"))
+                                 transition="take", from_state=submitted_state, to_state=working, status="IN_PROGRESS"))
             closed = first + timedelta(days=rng.lognormvariate(1.8, 0.9))
-            if closed < now and rng.random() < 0.85:
-                status = rng.choice(("CLOSED", "ACCEPTED", "ACCEPTED", "REJECTED"))
-                row.update(status=status, state=status.lower(), closed_at=closed, version=3)
+            outcomes = [s for s in ("CLOSED", "ACCEPTED", "ACCEPTED", "REJECTED") if proc.state_for(s)]
+            if outcomes and closed < now and rng.random() < 0.85:
+                status = rng.choice(outcomes)
+                final = proc.state_for(status)
+                row.update(status=status, state=final, closed_at=closed, version=3)
                 events.append(_event(tenant_id, rid, "request.transitioned", "agent", agent_id, closed, public=True,
-                                     transition="close", from_state="instruction", to_state=status.lower(), status=status))
+                                     transition="close", from_state=working, to_state=final, status=status))
                 rated = closed + timedelta(hours=rng.uniform(1, 72))
                 if rated < now and rng.random() < 0.4:
                     rating = rng.choices((1, 2, 3, 4, 5), weights=(1, 1, 2, 4, 5))[0]
                     row.update(rating=rating, rated_at=rated)
                     events.append(_event(tenant_id, rid, "request.rated", "citizen", citizen, rated, public=False,
                                          rating=rating, has_comment=False))
-        elif rng.random() < 0.1:
+        elif proc.state_for("CANCELLED") and rng.random() < 0.1:
             cancelled = submitted + timedelta(hours=rng.uniform(1, 48))
             if cancelled < now:
-                row.update(status="CANCELLED", state="cancelled", closed_at=cancelled, version=2)
+                final = proc.state_for("CANCELLED")
+                row.update(status="CANCELLED", state=final, closed_at=cancelled, version=2)
                 events.append(_event(tenant_id, rid, "request.transitioned", "citizen", citizen, cancelled,
-                                     public=True, transition="cancel", to_state="cancelled", status="CANCELLED"))
+                                     public=True, transition="cancel", to_state=final, status="CANCELLED"))
         requests.append(row)
     events.sort(key=lambda e: e["occurred_at"])
     return requests, events
@@ -118,33 +144,71 @@ async def seed_request_history(session: AsyncSession, tenant_id: uuid.UUID, mont
     from domain.procedures.models import Procedure
     from domain.tenancy.models import Agent, Department
 
+    from domain.procedures.models import ProcedureVersion
+
+    # the history is months old; the demo's own requests are recent
     already = (
         await session.execute(
-            sa.select(Request.id).where(Request.tenant_id == tenant_id, Request.reference.is_(None),
-                                        Request.submitted_at.is_not(None)).limit(1)
+            sa.select(Request.id).where(
+                Request.tenant_id == tenant_id, Request.submitted_at < datetime.now().astimezone() - timedelta(days=60)
+            ).limit(1)
         )
     ).first()
     procs = (
         await session.execute(
-            sa.select(Procedure.id, Procedure.current_version_id).where(
-                Procedure.tenant_id == tenant_id, Procedure.current_version_id.is_not(None)
-            )
+            sa.select(Procedure.id, Procedure.current_version_id, ProcedureVersion.definition)
+            .join(ProcedureVersion, ProcedureVersion.id == Procedure.current_version_id)
+            .where(Procedure.tenant_id == tenant_id)
         )
     ).all()
     if already or not procs:
         return 0
     departments = list((await session.execute(sa.select(Department.id).where(Department.tenant_id == tenant_id))).scalars())
-    citizens = list((await session.execute(sa.select(Citizen.id).where(Citizen.tenant_id == tenant_id))).scalars())
+    names = {
+        cid: [given, family]
+        for cid, given, family in await session.execute(
+            sa.select(Citizen.id, Citizen.given_names, Citizen.family_name).where(Citizen.tenant_id == tenant_id)
+        )
+    }
+    citizens = list(names)
     agent = (await session.execute(sa.select(Agent.id).where(Agent.tenant_id == tenant_id).limit(1))).scalar_one_or_none()
     if not citizens or agent is None:
         return 0
     rng = random.Random(20261129)
     now = datetime.now().astimezone()
     start = now - timedelta(days=30 * months)
-    refs = [ProcedureRef(pid, vid, rng.choice((5, 10, 15, 30))) for pid, vid in procs]
+    refs = [ProcedureRef(pid, vid, rng.choice((5, 10, 15, 30)), states_of(definition)) for pid, vid, definition in procs]
     requests, events = generate(rng, tenant_id, refs, departments, citizens, agent, start, now, count, now)
+    await _give_references(session, tenant_id, requests, names)
     await insert_history(session, requests, events)
     return len(requests)
+
+
+async def _give_references(
+    session: AsyncSession, tenant_id: uuid.UUID, requests: list[dict[str, Any]], names: dict[uuid.UUID, list[str]]
+) -> None:
+    """Human references ``YYYY-NNNNNN`` in submission order, taken from the same per-tenant-year
+    counter as the requests service, so later submissions never collide."""
+    from domain.requests.models import RequestCounter
+    from domain.requests.rules import format_reference, search_document
+
+    by_year: dict[int, list[dict[str, Any]]] = {}
+    for row in sorted(requests, key=lambda r: r["submitted_at"]):
+        by_year.setdefault(row["submitted_at"].year, []).append(row)
+    for year, rows in by_year.items():
+        stmt = (
+            sa.dialects.postgresql.insert(RequestCounter.__table__)
+            .values(tenant_id=tenant_id, year=year, last_value=len(rows))
+            .on_conflict_do_update(
+                index_elements=["tenant_id", "year"],
+                set_={"last_value": RequestCounter.__table__.c.last_value + len(rows)},
+            )
+            .returning(RequestCounter.__table__.c.last_value)
+        )
+        last = (await session.execute(stmt)).scalar_one()
+        for number, row in enumerate(rows, start=last - len(rows) + 1):
+            row["reference"] = format_reference(year, number)
+            row["search_document"] = search_document(row["reference"], names.get(row["citizen_id"], []), {})
 
 
 async def seed_dashboards(session: AsyncSession, tenant_id: uuid.UUID) -> None:

@@ -83,6 +83,35 @@ def test_seed_demo_is_idempotent(cli_env, database_url):
     assert counts(database_url) == after_first
 
 
+def test_demo_history_is_consistent_with_the_procedures(cli_env, database_url):
+    """The generated months of history look like real requests to an agent opening the inbox:
+    every submitted request has a unique reference and a state of its procedure's workflow."""
+    assert run(cli_env, "seed", "--demo", "--citizens", "12").exit_code == 0
+
+    async def go():
+        conn = await asyncpg.connect(db.to_plain_url(database_url))
+        try:
+            missing_reference = await conn.fetchval(
+                "SELECT count(*) FROM requests WHERE status <> 'DRAFT' AND reference IS NULL"
+            )
+            duplicates = await conn.fetchval(
+                "SELECT count(*) - count(DISTINCT (tenant_id, reference)) FROM requests WHERE reference IS NOT NULL"
+            )
+            unknown_state = await conn.fetchval(
+                "SELECT count(*) FROM requests r JOIN procedure_versions v ON v.id = r.procedure_version_id "
+                "WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v.definition->'workflow'->'states') s "
+                "WHERE s->>'code' = r.state)"
+            )
+            history = await conn.fetchval("SELECT count(*) FROM requests WHERE submitted_at < now() - interval '60 days'")
+            return missing_reference, duplicates, unknown_state, history
+        finally:
+            await conn.close()
+
+    missing_reference, duplicates, unknown_state, history = asyncio.run(go())
+    assert history > 1000
+    assert (missing_reference, duplicates, unknown_state) == (0, 0, 0)
+
+
 def test_token_for_an_agent_citizen_and_client(cli_env):
     assert run(cli_env, "seed", "--demo", "--citizens", "5").exit_code == 0
     admin = next(a for a in AGENTS if a.roles == ("ADMIN",) and a.tenant == "demo")
