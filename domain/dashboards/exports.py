@@ -164,20 +164,16 @@ APPOINTMENT_COLUMNS = (
 
 
 def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
-    """One line per appointment starting in the period (local days); no code, subject, answers or reason."""
+    """One line per appointment starting in the period (local days), from ``reporting.appointments``:
+    no booking code, subject, answers or cancellation reason."""
 
     async def rows() -> AsyncIterator[str]:
         params = await _window(session, p, date_from, date_to)
         stmt = _scoped(
-            "SELECT g.name, d.code, t.label_fr, t.procedure_code, a.channel, a.status, a.booked_by_type, "
-            "a.starts_at, a.ends_at, a.created_at, a.cancelled_at, "
-            "left(encode(sha256(convert_to(k.secret || ':' || a.citizen_id::text, 'UTF8')), 'hex'), 32) "
-            "FROM appointments a JOIN agendas g ON g.id = a.agenda_id JOIN departments d ON d.id = g.department_id "
-            "JOIN appointment_types t ON t.id = a.appointment_type_id "
-            "JOIN reporting.tenant_keys k ON k.tenant_id = a.tenant_id "
-            "WHERE a.tenant_id = :tenant_id AND a.starts_at >= :t0 AND a.starts_at < :t1 AND {scope} "
-            "ORDER BY a.starts_at, a.id",
-            p, params, "g.department_id",
+            f"SELECT {', '.join('v.' + c for c in APPOINTMENT_COLUMNS)} FROM reporting.appointments v "
+            "WHERE v.tenant_id = :tenant_id AND v.starts_at >= :t0 AND v.starts_at < :t1 AND {scope} "
+            "ORDER BY v.starts_at, v.appointment_id",
+            p, params, "(SELECT g.department_id FROM appointments a JOIN agendas g ON g.id = a.agenda_id WHERE a.id = v.appointment_id)",
         )
         async for chunk in _stream(session, stmt, params, APPOINTMENT_COLUMNS, fmt):
             yield chunk

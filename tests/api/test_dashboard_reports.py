@@ -243,12 +243,17 @@ async def test_reports_csv_is_pseudonymised_and_rounded(client, world):
     assert r.status_code == 400 and r.json()["errors"][0]["code"] == "INVALID_SEPARATOR"
 
 
-async def test_reporting_role_reads_report_and_appointment_views(database_url, gql, world):
+async def test_reporting_role_reads_report_and_appointment_views(database_url, gql, client, world):
     t = world.tenant
     # given one appointment booked through the API
     ids = await make_agenda(gql, t, capacity=1)
     booker = await make_booking_citizen(gql, t, "Durand")
     await ok(await book_as_citizen(gql, t, ids, booker, local(days_ahead(2), 10)), "appointmentBook")
+    # appointments.csv reads the same view, within the supervisor's departments
+    day = days_ahead(2).isoformat()
+    for token, expected in ((t.tokens["SUPERVISOR"], 1), (supervisor_of(t, world.deps["voirie"]), 0)):
+        r = await client.get("/exports/appointments.csv", params={"from": day, "to": day}, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and len(list(csv.DictReader(io.StringIO(r.text)))) == expected
     conn = await asyncpg.connect(db.to_plain_url(database_url))
     try:
         async with conn.transaction():
