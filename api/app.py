@@ -17,7 +17,7 @@ from api import db
 from api.files import FileServices, download
 from api.calendars import agenda_calendar, agent_calendar
 from api.graphql import GuichetGraphQL, build_schema
-from api.exports import appointments_csv, indicators_csv, requests_csv
+from api.exports import appointments_csv, indicators_csv, reports_csv, requests_csv
 from api.idempotency import IdempotentGraphQL
 from api.oauth import token_endpoint
 from api.open311 import ROUTES as OPEN311_ROUTES
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/exports/requests.csv", requests_csv),
             Route("/exports/indicators.csv", indicators_csv),
             Route("/exports/appointments.csv", appointments_csv),
+            Route("/exports/reports.csv", reports_csv),
             Route("/files/{token}", download, methods=["GET"]),
             Route("/calendars/agendas/{agenda_id}.ics", agenda_calendar, methods=["GET"]),
             Route("/calendars/agents/{agent_id}.ics", agent_calendar, methods=["GET"]),

@@ -2,6 +2,7 @@
 
     GET /exports/requests.csv?from=2026-01-01&to=2026-03-31[&sep=;][&bom=1]
     GET /exports/appointments.csv?from=...&to=...[&sep=;][&bom=1]   (appointments starting in the period)
+    GET /exports/reports.csv?from=...&to=...[&sep=;][&bom=1]   (reports submitted in the period)
     GET /exports/indicators.csv?from=...&to=...[&granularity=MONTH][&dimension=CHANNEL][&source=ROLLUP]
         [&procedure=CODE]...[&department=CODE]...[&category=C]...[&channel=WEB]...[&sep=;][&bom=1]
 
@@ -109,6 +110,7 @@ def _rows_export(name: str, stream):
 
 requests_csv = _rows_export("requests", exports.stream_requests_csv)
 appointments_csv = _rows_export("appointments", exports.stream_appointments_csv)
+reports_csv = _rows_export("reports", exports.stream_reports_csv)
 
 
 def _enum(enum_cls, value: str | None, field: str, default=None):

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from domain.dashboards import appointments as appointment_indicators
+from domain.dashboards import reports as report_indicators
 from domain.dashboards import services
 from schema.dashboards import (
     AppointmentDimension,
@@ -15,6 +16,9 @@ from schema.dashboards import (
     IndicatorDimension,
     IndicatorFilter,
     IndicatorSource,
+    ReportDimension,
+    ReportIndicatorFilter,
+    ReportIndicatorPoint,
     RequestIndicators,
 )
 
@@ -86,3 +90,30 @@ class DashboardQuery:
         async with ctx.read() as s:
             points = await appointment_indicators.compute_appointment_indicators(s, ctx.principal, q, limits_from(ctx.settings))
         return [AppointmentIndicatorPoint.from_point(p) for p in points]
+
+    @strawberry.field(
+        description="Report indicators per period and category (top categories first), top-level category or department: "
+        "volumes, resolution time (mean, median, p90), share resolved within the category's target. Read raw; at most "
+        "400 days. SUPERVISOR (own departments), ADMIN, ANALYST."
+    )
+    async def report_indicators(
+        self,
+        info: Info,
+        filter: ReportIndicatorFilter,
+        granularity: Granularity = services.Granularity.TOTAL,  # type: ignore[valid-type]
+        group_by: ReportDimension | None = report_indicators.ReportDimension.CATEGORY,  # type: ignore[valid-type]
+        top: int | None = None,
+    ) -> list[ReportIndicatorPoint]:
+        ctx = info.context
+        q = report_indicators.ReportQuery(
+            date_from=filter.from_,
+            date_to=filter.to,
+            granularity=services.Granularity(granularity.value),
+            dimension=report_indicators.ReportDimension(group_by.value) if group_by else None,
+            category_codes=list(filter.category_codes or []),
+            department_codes=list(filter.department_codes or []),
+            top=top,
+        )
+        async with ctx.read() as s:
+            points = await report_indicators.compute_report_indicators(s, ctx.principal, q, limits_from(ctx.settings))
+        return [ReportIndicatorPoint.from_point(p) for p in points]

@@ -7,6 +7,7 @@ import datetime as dt
 import strawberry
 
 from domain.dashboards import appointments as appointment_indicators
+from domain.dashboards import reports as report_indicators
 from domain.dashboards import services
 from schema.request_enums import Channel
 
@@ -36,6 +37,10 @@ class DurationStats:
     mean_seconds: float | None
     median_seconds: float | None
     p90_seconds: float | None
+
+    @classmethod
+    def of(cls, d: dict) -> "DurationStats":
+        return cls(count=d["count"], mean_seconds=d["mean"], median_seconds=d["median"], p90_seconds=d["p90"])
 
 
 @strawberry.type(description="How many ratings of each value (1 to 5).")
@@ -93,9 +98,6 @@ class IndicatorPoint:
             )
         c = p.counters
 
-        def stats(d: dict) -> DurationStats:
-            return DurationStats(count=d["count"], mean_seconds=d["mean"], median_seconds=d["median"], p90_seconds=d["p90"])
-
         return cls(
             period_start=p.period_start,
             dimension_key=p.dimension_key,
@@ -105,8 +107,8 @@ class IndicatorPoint:
             closed=c["closed"],
             cancelled=c["cancelled"],
             self_service_share=p.self_service_share,
-            processing_time=stats(p.processing),
-            first_response_time=stats(p.first_response),
+            processing_time=DurationStats.of(p.processing),
+            first_response_time=DurationStats.of(p.first_response),
             sla_on_time_rate=p.ratio("on_time", "with_due"),
             closed_with_due_date=c["with_due"],
             rated=c["rated"],
@@ -185,4 +187,55 @@ class AppointmentIndicatorPoint:
             seats_offered=p.seats_offered,
             seats_taken=None if hidden else p.seats_taken,
             fill_rate=None if hidden else p.fill_rate,
+        )
+
+
+ReportDimension = strawberry.enum(
+    report_indicators.ReportDimension,
+    description="Grouping of report points: the report's category, its top-level category, or its department.",
+)
+
+
+@strawberry.input(description="Which reports count. Dates are local days of the tenant's time zone, both included.")
+class ReportIndicatorFilter:
+    from_: dt.date = strawberry.field(name="from")
+    to: dt.date
+    category_codes: list[str] | None = strawberry.field(default=None, description="A category and its subcategories.")
+    department_codes: list[str] | None = None
+
+
+@strawberry.type(
+    description="Reports of one period (and category or department): submitted on their submission day, "
+    "resolved (closed, not cancelled, not merged) on their closure day."
+)
+class ReportIndicatorPoint:
+    period_start: dt.date
+    dimension_key: str | None = strawberry.field(description="Category code, top-level category code, or department code.")
+    dimension_label: str | None
+    target_days: int | None = strawberry.field(description="groupBy CATEGORY: the category's target resolution time in days.")
+    suppressed: bool = strawberry.field(description="Analysts: fewer reports than the minimum group size; figures null.")
+    submitted: int | None
+    resolved: int | None
+    merged: int | None = strawberry.field(description="Duplicates merged into another report in the period (not resolutions).")
+    resolution_time: DurationStats | None = strawberry.field(description="Submission to closure, of reports resolved in the period.")
+    resolved_with_target: int | None = strawberry.field(description="Resolved reports whose category has a target.")
+    resolved_within_target: int | None
+    within_target_rate: float | None = strawberry.field(description="Resolved within target / resolved with a target.")
+
+    @classmethod
+    def from_point(cls, p: report_indicators.ReportPoint) -> "ReportIndicatorPoint":
+        hidden = p.suppressed
+        return cls(
+            period_start=p.period_start,
+            dimension_key=p.dimension_key,
+            dimension_label=p.dimension_label,
+            target_days=p.target_days,
+            suppressed=hidden,
+            submitted=None if hidden else p.submitted,
+            resolved=None if hidden else p.resolved,
+            merged=None if hidden else p.merged,
+            resolution_time=None if hidden else DurationStats.of(p.resolution),
+            resolved_with_target=None if hidden else p.with_target,
+            resolved_within_target=None if hidden else p.within_target,
+            within_target_rate=None if hidden else p.within_target_rate,
         )

@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
+import pytest
+
 from domain.citizens.models import Citizen
 from domain.security import Principal, PrincipalKind, Role
 from domain.tenancy.services import create_department
@@ -62,3 +65,12 @@ def period(days_back: int) -> dict[str, str]:
 
     today = local_today("Europe/Paris")
     return {"from": (today - timedelta(days=days_back)).isoformat(), "to": today.isoformat()}
+
+
+async def assert_refused(conn, tables) -> None:
+    """The reporting role may not read any of ``tables``."""
+    for table in tables:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL ROLE guichet_reporting")
+                await conn.fetchval(f"SELECT count(*) FROM {table}")

@@ -80,26 +80,37 @@ def _period(g: Granularity, day: date, date_from: date) -> date:
     return day
 
 
+async def check_raw_query(
+    session: AsyncSession, p: Principal, date_from: date, date_to: date, granularity: Granularity,
+    department_codes: list[str], max_days: int, errors: Collector,
+) -> dict[str, uuid.UUID]:
+    """Period checks of the raw-read indicators and the department codes resolved to ids
+    (errors are collected; the caller raises them, then applies the supervisor's scope)."""
+    days = (date_to - date_from).days + 1
+    if date_from > date_to:
+        errors.add(("filter", "from"), "PERIOD_INVERTED")
+    elif days > max_days:
+        errors.add(("filter", "to"), "RANGE_TOO_LARGE", max=max_days)
+    if granularity is Granularity.DAY and days > 400:
+        errors.add(("granularity",), "TOO_MANY_POINTS", max=400)
+    deps: dict[str, uuid.UUID] = {}
+    if department_codes:
+        deps = dict((await session.execute(
+            sa.select(Department.code, Department.id).where(Department.tenant_id == p.tenant_id, Department.code.in_(department_codes))
+        )).all())
+        for i, code in enumerate(department_codes):
+            if code not in deps:
+                errors.add(("filter", "department_codes", str(i)), "UNKNOWN_DEPARTMENT", department=code)
+    return deps
+
+
 async def compute_appointment_indicators(
     session: AsyncSession, principal: Principal | None, q: AppointmentQuery, limits: Limits = Limits()
 ) -> list[AppointmentPoint]:
     p = require_indicator_reader(principal)
     scope = department_scope(p)
     errors = Collector()
-    if q.date_from > q.date_to:
-        errors.add(("filter", "from"), "PERIOD_INVERTED")
-    elif (q.date_to - q.date_from).days + 1 > APPOINTMENT_MAX_DAYS:
-        errors.add(("filter", "to"), "RANGE_TOO_LARGE", max=APPOINTMENT_MAX_DAYS)
-    if q.granularity is Granularity.DAY and (q.date_to - q.date_from).days + 1 > 400:
-        errors.add(("granularity",), "TOO_MANY_POINTS", max=400)
-    deps: dict[str, uuid.UUID] = {}
-    if q.department_codes:
-        deps = dict((await session.execute(
-            sa.select(Department.code, Department.id).where(Department.tenant_id == p.tenant_id, Department.code.in_(q.department_codes))
-        )).all())
-        for i, code in enumerate(q.department_codes):
-            if code not in deps:
-                errors.add(("filter", "department_codes", str(i)), "UNKNOWN_DEPARTMENT", department=code)
+    deps = await check_raw_query(session, p, q.date_from, q.date_to, q.granularity, q.department_codes, APPOINTMENT_MAX_DAYS, errors)
     errors.raise_if_any()
     if scope is not None and not set(deps.values()) <= scope:
         raise Forbidden()

@@ -132,21 +132,29 @@ def _scoped(sql: str, p: Principal, params: dict, column: str) -> sa.TextClause:
     return sa.text(sql.format(scope=f"{column} = ANY(:deps)")).bindparams(sa.bindparam("deps", type_=ARRAY(sa.Uuid)))
 
 
-def stream_requests_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
-    """One line per request submitted in the period (local days), oldest first."""
+def _submitted_rows(view: str, columns: tuple[str, ...]):
+    """Rows of a request-based ``reporting`` view submitted in the period (local days), oldest first,
+    restricted to a supervisor's departments through the request."""
 
-    async def rows() -> AsyncIterator[str]:
-        params = await _window(session, p, date_from, date_to)
-        stmt = _scoped(
-            f"SELECT {', '.join('v.' + c for c in REQUEST_COLUMNS)} FROM reporting.requests v "
-            "WHERE v.tenant_id = :tenant_id AND v.submitted_at >= :t0 AND v.submitted_at < :t1 AND {scope} "
-            "ORDER BY v.submitted_at, v.request_id",
-            p, params, "(SELECT department_id FROM requests r WHERE r.id = v.request_id)",
-        )
-        async for chunk in _stream(session, stmt, params, REQUEST_COLUMNS, fmt):
-            yield chunk
+    def stream(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
+        async def rows() -> AsyncIterator[str]:
+            params = await _window(session, p, date_from, date_to)
+            stmt = _scoped(
+                f"SELECT {', '.join('v.' + c for c in columns)} FROM reporting.{view} v "
+                "WHERE v.tenant_id = :tenant_id AND v.submitted_at >= :t0 AND v.submitted_at < :t1 AND {scope} "
+                "ORDER BY v.submitted_at, v.request_id",
+                p, params, "(SELECT department_id FROM requests r WHERE r.id = v.request_id)",
+            )
+            async for chunk in _stream(session, stmt, params, columns, fmt):
+                yield chunk
 
-    return rows()
+        return rows()
+
+    return stream
+
+
+# One line per request submitted in the period.
+stream_requests_csv = _submitted_rows("requests", REQUEST_COLUMNS)
 
 
 APPOINTMENT_COLUMNS = (
@@ -156,25 +164,33 @@ APPOINTMENT_COLUMNS = (
 
 
 def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
-    """One line per appointment starting in the period (local days); no code, subject, answers or reason."""
+    """One line per appointment starting in the period (local days), from ``reporting.appointments``:
+    no booking code, subject, answers or cancellation reason."""
 
     async def rows() -> AsyncIterator[str]:
         params = await _window(session, p, date_from, date_to)
         stmt = _scoped(
-            "SELECT g.name, d.code, t.label_fr, t.procedure_code, a.channel, a.status, a.booked_by_type, "
-            "a.starts_at, a.ends_at, a.created_at, a.cancelled_at, "
-            "left(encode(sha256(convert_to(k.secret || ':' || a.citizen_id::text, 'UTF8')), 'hex'), 32) "
-            "FROM appointments a JOIN agendas g ON g.id = a.agenda_id JOIN departments d ON d.id = g.department_id "
-            "JOIN appointment_types t ON t.id = a.appointment_type_id "
-            "JOIN reporting.tenant_keys k ON k.tenant_id = a.tenant_id "
-            "WHERE a.tenant_id = :tenant_id AND a.starts_at >= :t0 AND a.starts_at < :t1 AND {scope} "
-            "ORDER BY a.starts_at, a.id",
-            p, params, "g.department_id",
+            f"SELECT {', '.join('v.' + c for c in APPOINTMENT_COLUMNS)} FROM reporting.appointments v "
+            "WHERE v.tenant_id = :tenant_id AND v.starts_at >= :t0 AND v.starts_at < :t1 AND {scope} "
+            "ORDER BY v.starts_at, v.appointment_id",
+            p, params, "(SELECT g.department_id FROM appointments a JOIN agendas g ON g.id = a.agenda_id WHERE a.id = v.appointment_id)",
         )
         async for chunk in _stream(session, stmt, params, APPOINTMENT_COLUMNS, fmt):
             yield chunk
 
     return rows()
+
+
+REPORT_COLUMNS = (
+    "reference", "category_code", "parent_category_code", "department_code", "channel", "status", "public", "merged",
+    "support_count", "latitude", "longitude", "submitted_at", "closed_at", "target_resolution_days", "resolution_seconds",
+    "within_target", "citizen_pseudonym",
+)
+
+
+# One line per report submitted in the period, from ``reporting.reports``: coordinates rounded
+# to 3 decimals, no address, description or reporter e-mail.
+stream_reports_csv = _submitted_rows("reports", REPORT_COLUMNS)
 
 
 INDICATOR_COLUMNS = (
