@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from auth.api_keys import authenticate_api_key
 from auth.tokens import InvalidToken, TokenKeys, verify_token
-from domain.security import Principal, PrincipalKind, Role
+from domain.security import Principal, PrincipalKind
 from auth.agent_check import current_agent as _current_agent
 
 API_KEY_HEADER = "x-api-key"

@@ -24,7 +24,8 @@ from domain.appointments.models import (
     OpeningRule,
     Place,
 )
-from domain.appointments.services import _by_ids, _check_version, _clean_text, _lock, load_agendas, load_places
+from domain.appointments.services import _by_ids, _clean_text, load_agendas, load_places
+from domain.locking import check_version, lock_row
 from domain.base import utcnow
 from domain.errors import Collector, DomainValidationError, constraint_error
 from domain.events.services import record_event
@@ -118,10 +119,10 @@ async def update_agenda(
     session: AsyncSession, principal: Principal | None, agenda_id: uuid.UUID, expected_version: int, data: dict[str, Any]
 ) -> Agenda:
     p = require_role(principal, Role.ADMIN)
-    agenda = await _lock(session, Agenda, p.tenant_id, agenda_id)
+    agenda = await lock_row(session, Agenda, p.tenant_id, agenda_id)
     if agenda is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
-    _check_version(agenda.version, expected_version)
+    check_version(agenda.version, expected_version)
     values = await _clean_agenda(session, p, data, creating=False)
     changed = sorted(k for k, v in values.items() if getattr(agenda, k) != v)
     if not changed:

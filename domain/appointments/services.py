@@ -38,6 +38,7 @@ from domain.appointments.models import (
 )
 from domain.base import utcnow
 from domain.citizens.models import Citizen
+from domain.locking import check_version, lock_row
 from domain.errors import Collector, DomainValidationError, FieldError, Forbidden, register_constraint
 from domain.events.services import record_event
 from domain.requests.appointments import check_request_for_booking, on_appointment_change
@@ -158,20 +159,6 @@ async def get_agenda(session: AsyncSession, principal: Principal | None, agenda_
     return agenda
 
 
-async def _lock(session: AsyncSession, model: Any, tenant_id: uuid.UUID, row_id: uuid.UUID) -> Any:
-    return (
-        await session.execute(
-            sa.select(model)
-            .where(model.tenant_id == tenant_id, model.id == row_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-
-
-def _check_version(current: int, expected: int) -> None:
-    if current != expected:
-        raise DomainValidationError.single(("version",), "CONFLICT", current=current, expected=expected)
 
 
 # ---------------------------------------------------------------- appointment types
@@ -512,7 +499,7 @@ async def _take_unit_seats(
 async def _load_for_change(
     session: AsyncSession, p: Principal, appointment_id: uuid.UUID, expected_version: int, staff_only: bool = False
 ) -> Appointment:
-    appointment = await _lock(session, Appointment, p.tenant_id, appointment_id)
+    appointment = await lock_row(session, Appointment, p.tenant_id, appointment_id)
     if appointment is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
     if p.is_citizen:
@@ -520,7 +507,7 @@ async def _load_for_change(
             raise Forbidden()
     else:
         require_staff(p)
-    _check_version(appointment.version, expected_version)
+    check_version(appointment.version, expected_version)
     return appointment
 
 

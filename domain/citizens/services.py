@@ -13,6 +13,7 @@ from domain.citizens.models import AssuranceLevel, Citizen, CitizenExternalId
 from domain.citizens.rules import IDENTITY_FIELDS, clean_citizen_fields, clean_external_ids, search_fields
 from domain.errors import Collector, DomainValidationError, Forbidden
 from domain.events.services import record_event
+from domain.locking import check_version, lock_row
 from domain.pagination import Page, paginate
 from domain.security import Principal, require_citizen, require_principal, require_staff
 from domain.text import prefix_tsquery
@@ -154,24 +155,10 @@ async def create_citizen(session: AsyncSession, principal: Principal | None, dat
     return citizen
 
 
-async def _lock_for_update(session: AsyncSession, tenant_id: uuid.UUID, citizen_id: uuid.UUID) -> Citizen | None:
-    return (
-        await session.execute(
-            sa.select(Citizen)
-            .where(Citizen.tenant_id == tenant_id, Citizen.id == citizen_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-
-
 async def _update(
     session: AsyncSession, p: Principal, citizen: Citizen, expected_version: int, data: dict[str, Any], event_type: str
 ) -> Citizen:
-    if citizen.version != expected_version:
-        raise DomainValidationError.single(
-            ("version",), "CONFLICT", current=citizen.version, expected=expected_version
-        )
+    check_version(citizen.version, expected_version)
     errors = Collector()
     values = clean_citizen_fields(data, errors, creating=False)
     if "email" in values:
@@ -204,7 +191,7 @@ async def update_citizen(
     session: AsyncSession, principal: Principal | None, citizen_id: uuid.UUID, expected_version: int, data: dict[str, Any]
 ) -> Citizen:
     p = require_staff(principal)
-    citizen = await _lock_for_update(session, p.tenant_id, citizen_id)
+    citizen = await lock_row(session, Citizen, p.tenant_id, citizen_id)
     if citizen is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
     return await _update(session, p, citizen, expected_version, data, "citizen.updated")
@@ -216,7 +203,7 @@ async def update_my_profile(
     """A citizen edits their own record. Identity fields certified at the counter or
     by FranceConnect can only be changed by an agent."""
     p = require_citizen(principal)
-    citizen = await _lock_for_update(session, p.tenant_id, p.subject_id)
+    citizen = await lock_row(session, Citizen, p.tenant_id, p.subject_id)
     if citizen is None:
         raise Forbidden()
     if citizen.assurance_level != AssuranceLevel.DECLARED.value:

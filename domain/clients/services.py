@@ -20,6 +20,7 @@ from domain.clients.keys import generate_key, hash_key, key_matches, parse_prefi
 from domain.clients.models import ApiClient
 from domain.errors import Collector, DomainValidationError, Forbidden
 from domain.events.services import record_event
+from domain.locking import check_version, lock_row
 from domain.pagination import Page, paginate
 from domain.security import Principal, PrincipalKind, Role, require_role
 from domain.tenancy.services import load_departments
@@ -167,18 +168,10 @@ async def revoke_api_client(
     session: AsyncSession, principal: Principal | None, client_id: uuid.UUID, expected_version: int
 ) -> ApiClient:
     p = require_client_admin(principal)
-    client = (
-        await session.execute(
-            sa.select(ApiClient)
-            .where(ApiClient.tenant_id == p.tenant_id, ApiClient.id == client_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    client = await lock_row(session, ApiClient, p.tenant_id, client_id)
     if client is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
-    if client.version != expected_version:
-        raise DomainValidationError.single(("version",), "CONFLICT", current=client.version, expected=expected_version)
+    check_version(client.version, expected_version)
     if client.revoked_at is not None:
         raise DomainValidationError.single(("id",), "ALREADY_REVOKED")
     client.revoked_at = utcnow()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.citizens.rules import INSEE_RE, normalise_email
 from domain.errors import Collector, DomainValidationError
 from domain.events.services import record_event
+from domain.locking import check_version, lock_row
 from domain.pagination import Page, paginate
 from domain.security import Principal, Role, require_any_agent, require_principal, require_role
 from domain.tenancy.models import Agent, AgentDepartment, Department, Tenant
@@ -188,18 +189,10 @@ async def update_department(
     session: AsyncSession, principal: Principal | None, department_id: uuid.UUID, expected_version: int, data: dict[str, Any]
 ) -> Department:
     p = require_role(principal, Role.ADMIN)
-    dep = (
-        await session.execute(
-            sa.select(Department)
-            .where(Department.tenant_id == p.tenant_id, Department.id == department_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    dep = await lock_row(session, Department, p.tenant_id, department_id)
     if dep is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
-    if dep.version != expected_version:
-        raise DomainValidationError.single(("version",), "CONFLICT", current=dep.version, expected=expected_version)
+    check_version(dep.version, expected_version)
     errors = Collector()
     values = _clean_department(data, errors)
     await _check_department_code(session, p.tenant_id, values.get("code"), errors, exclude=dep.id)
@@ -361,18 +354,10 @@ async def update_agent(
     session: AsyncSession, principal: Principal | None, agent_id: uuid.UUID, expected_version: int, data: dict[str, Any]
 ) -> Agent:
     p = require_role(principal, Role.ADMIN)
-    agent = (
-        await session.execute(
-            sa.select(Agent)
-            .where(Agent.tenant_id == p.tenant_id, Agent.id == agent_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    agent = await lock_row(session, Agent, p.tenant_id, agent_id)
     if agent is None:
         raise DomainValidationError.single(("id",), "NOT_FOUND")
-    if agent.version != expected_version:
-        raise DomainValidationError.single(("version",), "CONFLICT", current=agent.version, expected=expected_version)
+    check_version(agent.version, expected_version)
     errors = Collector()
     values = _clean_agent(data, errors, creating=False)
     await _check_agent_email(session, p.tenant_id, values.get("email"), errors, exclude=agent.id)
