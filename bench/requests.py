@@ -193,7 +193,7 @@ def main_path(definition: dict[str, Any]) -> list[dict[str, Any]]:
         if states[state].get("terminal") and states[state]["status"] != "CANCELLED":
             return path
         for t in wf["transitions"]:
-            if state in transition_sources(t) and set(t["roles"]) & {"AGENT", "SUPERVISOR"} and t["to"] not in seen:
+            if state in transition_sources(t) and set(t.get("roles") or []) & {"AGENT", "SUPERVISOR"} and t["to"] not in seen:
                 seen.add(t["to"])
                 queue.append((t["to"], path + [t]))
     return []
