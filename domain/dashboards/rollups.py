@@ -35,6 +35,7 @@ FACT_COLUMNS = (
     "first_response_day, processing_seconds, first_response_seconds, on_time, rating"
 )
 DAY_FILTER = "{day} = ANY(:days)"
+ROLLUP_TABLES = ("request_facts", "request_daily_rollups", "request_daily_histograms")
 
 
 @dataclass
@@ -219,7 +220,7 @@ async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> Refres
             {**params, "safety": SAFETY_SECONDS},
         )
     ).scalar_one()
-    for table in ("request_facts", "request_daily_rollups", "request_daily_histograms"):
+    for table in ROLLUP_TABLES:
         await session.execute(sa.text(f"DELETE FROM {table} WHERE tenant_id = :tenant_id"), params)
     inserted = await session.execute(
         sa.text(f"INSERT INTO request_facts ({FACT_COLUMNS}) SELECT {FACT_COLUMNS} FROM ({FACTS_FROM_BASE.format(where='true')}) f"),
@@ -232,7 +233,24 @@ async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> Refres
     cursor.refreshed_at = utcnow()
     result.last_sequence = cursor.last_sequence
     await session.commit()
+    await analyze_rollup_tables(session)
     return result
+
+
+
+async def analyze_rollup_tables(session: AsyncSession) -> None:
+    """Refresh the planner statistics of the rollup tables after a bulk rewrite.
+
+    A rebuild replaces every row at once; until autovacuum gets to them the planner still sees the
+    old statistics (none at all after an initial load) and estimates a handful of rows where a
+    3-year query reads hundreds of thousands of histogram rows: it then picks nested loops and
+    on-disk sorts (measured: 3 years MONTH x PROCEDURE 1.3 s instead of 0.56 s at 300 000
+    requests). ANALYZE only samples (~30 000 rows per table), so this costs well under a second.
+    A role that does not own the tables gets a warning from PostgreSQL, not an error.
+    """
+    for table in ROLLUP_TABLES:
+        await session.execute(sa.text(f"ANALYZE {table}"))
+    await session.commit()
 
 
 async def refresh_all(session: AsyncSession, tenant_slug: str | None = None, rebuild: bool = False) -> list[RefreshResult]:
