@@ -39,7 +39,7 @@ class Context:
     status_code: int | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _session: AsyncSession | None = None
-    _loaders: dict[str, DataLoader] = field(default_factory=dict)
+    _loaders: dict[Any, DataLoader] = field(default_factory=dict)
 
     def _get_session(self) -> AsyncSession:
         if self._session is None:
@@ -72,8 +72,13 @@ class Context:
                 raise
 
     def loader(self, name: str, batch: BatchFn) -> DataLoader:
-        """The request's DataLoader ``name``, created on first use, scoped to the tenant."""
-        existing = self._loaders.get(name)
+        """The request's DataLoader for ``batch``, created on first use, scoped to the tenant.
+
+        Loaders are keyed by the batch function, not the name (which only documents the call
+        site): two fields loading the same objects share one loader, one cache and one query,
+        whatever they call it.
+        """
+        existing = self._loaders.get(batch)
         if existing is not None:
             return existing
         tenant_id = require_principal(self.principal).tenant_id
@@ -83,7 +88,7 @@ class Context:
                 return await batch(session, tenant_id, list(keys))
 
         created = DataLoader(load_fn=load)
-        self._loaders[name] = created
+        self._loaders[batch] = created
         return created
 
     async def close(self) -> None:

@@ -138,7 +138,7 @@ class Agenda(Node):
 
     @strawberry.field
     async def department(self, info: Info) -> Department | None:
-        m = await info.context.loader("departments", load_departments).load(self._model.department_id)
+        m = await info.context.loader("department", load_departments).load(self._model.department_id)
         return Department.from_model(m) if m else None
 
     @strawberry.field(description="The agent or official who holds this agenda (agents only; null for citizens).")
@@ -146,7 +146,7 @@ class Agenda(Node):
         p = info.context.principal
         if self._model.agent_id is None or p is None or p.is_citizen:
             return None
-        m = await info.context.loader("agents", load_agents).load(self._model.agent_id)
+        m = await info.context.loader("agent", load_agents).load(self._model.agent_id)
         return Agent.from_model(m) if m else None
 
     @strawberry.field
@@ -213,7 +213,7 @@ class Appointment(Node):
 
     @strawberry.field
     async def citizen(self, info: Info) -> Citizen | None:
-        m = await info.context.loader("citizens", load_citizens).load(self._model.citizen_id)
+        m = await info.context.loader("citizen", load_citizens).load(self._model.citizen_id)
         return Citizen.from_model(m) if m else None
 
     @strawberry.field(description="The appointment as an iCalendar (RFC 5545) document; METHOD:CANCEL once cancelled.")
