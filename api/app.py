@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -28,6 +29,29 @@ from api.settings import Settings, get_settings
 from auth.tokens import TokenKeys
 
 log = logging.getLogger("guichet.app")
+
+
+async def refresh_rollups_forever(sessionmaker, interval: float) -> None:
+    """Fold new request events into the dashboards' rollups every ``interval`` seconds.
+
+    Replaces a cron line for most installations. Several workers or replicas may each run it: the
+    refresh locks each tenant's cursor row, so a second run waits and then finds nothing new. A
+    failure is logged and retried at the next tick; the outbox backlog on ``/metrics`` shows it.
+    """
+    from domain.dashboards.rollups import refresh_all
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with sessionmaker() as session:
+                results = await refresh_all(session)
+            folded = sum(r.events for r in results)
+            if folded:
+                log.info("rollups refreshed", extra={"events": folded, "tenants": len(results)})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - keep the loop alive; retried at the next tick
+            log.exception("rollups refresh failed")
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -62,8 +86,17 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        yield
-        await engine.dispose()
+        refresher = None
+        if settings.rollups_refresh_seconds > 0:
+            refresher = asyncio.create_task(refresh_rollups_forever(sessionmaker, settings.rollups_refresh_seconds))
+        try:
+            yield
+        finally:
+            if refresher is not None:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+            await engine.dispose()
 
     app = Starlette(
         routes=[
@@ -71,7 +104,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/auth/token", token_endpoint, methods=["POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint(settings.metrics_token)),
+            Route("/metrics", metrics_endpoint(settings.metrics_token, sessionmaker)),
             Route("/exports/requests.csv", requests_csv),
             Route("/exports/indicators.csv", indicators_csv),
             Route("/exports/appointments.csv", appointments_csv),

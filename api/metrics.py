@@ -1,4 +1,4 @@
-"""Prometheus metrics: GraphQL operations, HTTP latency, database pool.
+"""Prometheus metrics: GraphQL operations, HTTP latency, database pool, outbox backlog.
 
 Exposed at ``GET /metrics`` (text format). Protect it with
 ``GUICHET_METRICS_TOKEN`` (Bearer) or keep it on an internal network. With
@@ -8,6 +8,7 @@ multiprocess mode) so that every worker's samples are aggregated.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -20,6 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from strawberry.extensions import SchemaExtension
+
+logger = logging.getLogger(__name__)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -145,7 +148,74 @@ class HttpMetricsMiddleware:
             )
 
 
-def metrics_endpoint(token: str | None):
+# A consumer further behind than this is reported as BACKLOG_CAP + 1 events: counting millions
+# of rows on every scrape would make /metrics itself a load (the age of the oldest one is exact).
+BACKLOG_CAP = 100_000
+OUTBOX_TIMEOUT_MS = 2_000
+
+# Per tenant, the rollups consumer's position (rollup_cursors; a tenant never refreshed is at 0)
+# and the Request events after it: how many (capped) and how old the oldest is. Reads the
+# (tenant_id, aggregate_type, sequence) index, one range per tenant.
+OUTBOX_BACKLOG_SQL = f"""
+SELECT t.slug, b.events, coalesce(extract(epoch FROM now() - b.oldest), 0) AS oldest_seconds
+FROM tenants t
+LEFT JOIN rollup_cursors c ON c.tenant_id = t.id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS events, min(x.occurred_at) AS oldest FROM (
+        SELECT e.occurred_at FROM events e
+        WHERE e.tenant_id = t.id AND e.aggregate_type = 'Request' AND e.sequence > coalesce(c.last_sequence, 0)
+        ORDER BY e.sequence LIMIT {BACKLOG_CAP + 1}
+    ) x
+) b
+ORDER BY t.slug
+"""
+
+
+async def outbox_families(sessionmaker: Any) -> list[GaugeMetricFamily]:
+    """The outbox backlog of each consumer, read from the database when Prometheus scrapes.
+
+    Only consumer so far: ``rollups`` (``guichet rollups refresh`` or the in-process refresher).
+    Its cursor stays up to ``SAFETY_SECONDS`` (60 s) behind the newest events on purpose (a
+    transaction with a lower sequence may still commit), so a healthy backlog is "the last minute
+    of events", and the oldest-event age stays under the refresh interval + 60 s.
+    """
+    import sqlalchemy as sa
+
+    events = GaugeMetricFamily(
+        "guichet_outbox_backlog_events",
+        f"Outbox events not yet consumed, by consumer and tenant (capped at {BACKLOG_CAP + 1}).",
+        labels=["consumer", "tenant"],
+    )
+    oldest = GaugeMetricFamily(
+        "guichet_outbox_backlog_oldest_seconds",
+        "Age of the oldest outbox event not yet consumed (0 when none), by consumer and tenant.",
+        labels=["consumer", "tenant"],
+    )
+    up = GaugeMetricFamily("guichet_outbox_backlog_up", "1 if the outbox backlog could be read at this scrape, else 0.")
+    try:
+        async with sessionmaker() as session:
+            await session.execute(sa.text(f"SET LOCAL statement_timeout = {OUTBOX_TIMEOUT_MS}"))
+            rows = (await session.execute(sa.text(OUTBOX_BACKLOG_SQL))).all()
+    except Exception:  # noqa: BLE001 - a scrape must still answer when the database is down or slow
+        logger.warning("outbox backlog not available", exc_info=True)
+        up.add_metric([], 0.0)
+        return [up]
+    for slug, count, age in rows:
+        events.add_metric(["rollups", slug], float(count))
+        oldest.add_metric(["rollups", slug], float(age))
+    up.add_metric([], 1.0)
+    return [events, oldest, up]
+
+
+class _Families:
+    def __init__(self, families: list) -> None:
+        self.families = families
+
+    def collect(self):
+        return self.families
+
+
+def metrics_endpoint(token: str | None, sessionmaker: Any = None):
     async def metrics(request: Request) -> Response:
         if token:
             supplied = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
@@ -157,6 +227,12 @@ def metrics_endpoint(token: str | None):
 
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(registry)
+        if sessionmaker is not None:
+            # database-wide figures: the same whichever worker answers, so not in multiprocess files
+            extra = CollectorRegistry(auto_describe=False)
+            extra.register(_Families(await outbox_families(sessionmaker)))
+            body += generate_latest(extra)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     indicators_raw_max_days: int = 93  # longest period computed from the base tables (source RAW)
     indicators_max_days: int = 3660  # longest period of any indicator query
     export_min_group_size: int = 5  # smaller groups are suppressed in pseudonymised aggregate outputs
+    # the server folds new events into the rollups every N seconds (0: off, e.g. when cron runs
+    # `guichet rollups refresh` instead); safe with several workers (one refresh per tenant at a time)
+    rollups_refresh_seconds: int = 300
     # Files (domain/files, docs/files.md)
     storage_dir: Path = Path(".guichet/files")  # GUICHET_STORAGE_DIR
     max_upload_bytes: int = 10 * 1024 * 1024  # per file

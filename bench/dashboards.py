@@ -1,6 +1,8 @@
 """Dashboards benchmark: indicators from rollups vs raw SQL, CSV export throughput and memory.
 
     python -m bench.dashboards [--requests 1000000] [--server postgresql://postgres@127.0.0.1:5432/postgres] [--keep]
+    python -m bench.dashboards --requests 5000000 --generate-only     # prints the database name, keeps it
+    python -m bench.dashboards --requests 5000000 --reuse guichet_bench_dash_xxxxxx [--keep]
 
 Self-contained: creates its own database on the server, migrates it, generates the history with
 ``seeds.dashboards.generate`` (3 years, COPY in chunks), builds the rollups with
@@ -184,18 +186,44 @@ def _report(n: int, gen_seconds: float, m: dict) -> str:
     return "\n".join(lines)
 
 
+async def _reused(url: str) -> tuple[uuid.UUID, int, float]:
+    conn = await asyncpg.connect(db.to_plain_url(url))
+    try:
+        tenant_id = await conn.fetchval("SELECT id FROM tenants WHERE slug LIKE 'bench-%'")
+        n = await conn.fetchval("SELECT count(*) FROM requests WHERE tenant_id = $1", tenant_id)
+        # where the generation time was recorded by --generate-only
+        gen = await conn.fetchval("SELECT coalesce(current_setting('guichet.bench_generation_seconds', true), '0')")
+    finally:
+        await conn.close()
+    return tenant_id, n, float(gen or 0)
+
+
 async def main_async(args) -> None:
-    name = f"guichet_bench_dash_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(db.to_plain_url(args.server))
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    keep = args.keep or args.generate_only
+    if args.reuse:
+        # a database generated earlier (--generate-only or --keep): migrate it to head, measure again
+        name = args.reuse
+        keep = True if not args.drop else False
+    else:
+        name = f"guichet_bench_dash_{uuid.uuid4().hex[:6]}"
+        await admin.execute(f'CREATE DATABASE "{name}"')
     url = db.with_database(args.server, name)
     try:
         await asyncio.to_thread(db.migrate, url)
-        tenant_id, gen_seconds = await _setup(url, args.requests)
+        if args.reuse:
+            tenant_id, n, gen_seconds = await _reused(url)
+        else:
+            n = args.requests
+            tenant_id, gen_seconds = await _setup(url, n)
+            await admin.execute(f"ALTER DATABASE \"{name}\" SET guichet.bench_generation_seconds = '{gen_seconds:.0f}'")
+        if args.generate_only:
+            print(f"generated {n:,} requests in {gen_seconds:.0f} s into database {name}")
+            return
         m = await _measure(url, tenant_id, args.repeats, args.raw_repeats)
-        print(_report(args.requests, gen_seconds, m))
+        print(_report(n, gen_seconds, m))
     finally:
-        if not args.keep:
+        if not keep:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
@@ -207,6 +235,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--raw-repeats", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--generate-only", action="store_true", help="Generate, keep the database, print its name, stop.")
+    parser.add_argument("--reuse", metavar="DATABASE", help="Measure a database kept earlier (migrated to head first).")
+    parser.add_argument("--drop", action="store_true", help="With --reuse: drop the database afterwards.")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -62,7 +62,7 @@ def database_url(server_url):
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(environment="test", database_url=None, log_level="WARNING")
+    return Settings(environment="test", database_url=None, log_level="WARNING", rollups_refresh_seconds=0)
 
 
 @pytest.fixture(scope="session")

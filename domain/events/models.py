@@ -22,6 +22,8 @@ class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         sa.Index("ix_events_aggregate", "tenant_id", "aggregate_type", "aggregate_id", "sequence"),
+        # outbox consumers: "this tenant's events of a type after my cursor, in order"
+        sa.Index("ix_events_stream", "tenant_id", "aggregate_type", "sequence"),
     )
 
     id: uuid.UUID = id_field()

@@ -47,3 +47,41 @@ def test_operation_labels_are_bounded():
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("x" * 65) == "anonymous"
     assert metrics.operation_label("InboxPage") == "InboxPage"
+
+
+async def test_outbox_backlog_of_the_rollups_per_tenant_until_the_refresher_consumes_it(app, client, make_tenant):
+    import asyncio
+    from datetime import datetime, timezone
+
+    from api.app import refresh_rollups_forever
+    from tests.dashboard_fixtures import make_history
+
+    # given a tenant whose request history (events up to an hour old) was never folded into the rollups
+    tenant = await make_tenant("obx")
+    history = await make_history(app, tenant, count=30, days=20, seed=3)
+    pending = [e for e in history.events if e["aggregate_type"] == "Request"]
+    assert pending
+    oldest = min(e["occurred_at"] for e in pending)
+    # then /metrics shows all of them as the rollups consumer's backlog, and the age of the oldest
+    text = (await client.get("/metrics")).text
+    assert sample(text, "guichet_outbox_backlog_events", consumer="rollups", tenant=tenant.slug) == len(pending)
+    age = sample(text, "guichet_outbox_backlog_oldest_seconds", consumer="rollups", tenant=tenant.slug)
+    expected = (datetime.now(timezone.utc) - oldest).total_seconds()
+    assert expected - 5 < age <= expected + 1
+    assert "guichet_outbox_backlog_up 1.0" in text
+    # when the in-process refresher ticks
+    task = asyncio.create_task(refresh_rollups_forever(app.state.sessionmaker, 0.05))
+    try:
+        for _ in range(200):
+            text = (await client.get("/metrics")).text
+            if sample(text, "guichet_outbox_backlog_events", consumer="rollups", tenant=tenant.slug) == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    # then the backlog is consumed (the events are older than the 60 s safety window)
+    assert sample(text, "guichet_outbox_backlog_events", consumer="rollups", tenant=tenant.slug) == 0
+    assert sample(text, "guichet_outbox_backlog_oldest_seconds", consumer="rollups", tenant=tenant.slug) == 0
+    # and the series exist (with 0) rather than vanishing
+    assert f'guichet_outbox_backlog_events{{consumer="rollups",tenant="{tenant.slug}"}} 0.0' in text
