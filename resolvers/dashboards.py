@@ -8,6 +8,7 @@ from strawberry.types import Info
 from domain.dashboards import appointments as appointment_indicators
 from domain.dashboards import reports as report_indicators
 from domain.dashboards import services
+from schema.common import selected_names
 from schema.dashboards import (
     AppointmentDimension,
     AppointmentIndicatorFilter,
@@ -62,9 +63,16 @@ class DashboardQuery:
         source: IndicatorSource = services.Source.ROLLUP,  # type: ignore[valid-type]
     ) -> RequestIndicators:
         ctx = info.context
+        asked = selected_names(info.selected_fields)
         async with ctx.read() as s:
             result = await services.compute_indicators(
-                s, ctx.principal, query_from(filter, granularity, dimension, source), limits_from(ctx.settings)
+                s,
+                ctx.principal,
+                query_from(filter, granularity, dimension, source),
+                limits_from(ctx.settings),
+                # the duration histograms and the open backlog are the costly parts: only when selected
+                percentiles=bool(asked & {"medianSeconds", "p90Seconds"}),
+                backlog="backlog" in asked,
             )
         return RequestIndicators.from_result(result)
 

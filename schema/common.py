@@ -143,3 +143,25 @@ def input_to_data(value: Any) -> Any:
 
 def is_object_type(obj: Any) -> bool:
     return isinstance(getattr(type(obj), "__strawberry_definition__", None), StrawberryObjectDefinition)
+
+
+def selected_fields(selections: list[Any]) -> list[Any]:
+    """The fields of a selection set, fragments (named and inline) flattened in."""
+    from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+    fields: list[SelectedField] = []
+    for sel in selections:
+        if isinstance(sel, SelectedField):
+            fields.append(sel)
+        elif isinstance(sel, (FragmentSpread, InlineFragment)):
+            fields.extend(selected_fields(sel.selections))
+    return fields
+
+
+def selected_names(selections: list[Any]) -> set[str]:
+    """Every field name asked anywhere below these selections (to skip work nobody asked for)."""
+    out: set[str] = set()
+    for f in selected_fields(selections):
+        out.add(f.name)
+        out |= selected_names(f.selections)
+    return out

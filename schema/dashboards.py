@@ -137,11 +137,14 @@ class RequestIndicators:
             exact_percentiles=r.exact_percentiles,
             rollups_refreshed_at=r.refreshed_at,
             points=[IndicatorPoint.from_point(p) for p in r.points],
+            # None only when the query did not select it (the resolver then skips computing it)
             backlog=Backlog(
                 open=r.backlog.open,
                 overdue=r.backlog.overdue,
                 aging=[AgingBucket(label=label, count=n) for label, n in r.backlog.aging],
-            ),
+            )
+            if r.backlog is not None
+            else None,
         )
 
 

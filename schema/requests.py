@@ -8,7 +8,6 @@ from typing import Any, Callable
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from domain.base import utcnow
 from domain.citizens.services import load_citizens
@@ -25,7 +24,7 @@ from domain.tenancy.services import load_agents, load_departments
 from schema.appointments import Appointment
 from schema.citizens import Citizen
 from schema.files import StoredFile
-from schema.common import Connection, Node, UserError, connection_from_page, to_global_id
+from schema.common import Connection, Node, UserError, connection_from_page, selected_fields, to_global_id
 from schema.procedures import Procedure, ProcedureVersion, WorkflowState, WorkflowTransition
 from schema.request_enums import Channel, InboxOrderField, OrderDirection, Priority, RequestStatus
 from schema.tenancy import Agent, Department
@@ -273,16 +272,7 @@ def _last_event_loader(principal: Any) -> tuple[str, Any]:
 def _selected_node_fields(info: Info) -> set[str]:
     """GraphQL names of the fields asked under `edges { node { ... } }` / `nodes { ... }` (fragments included)."""
     out: set[str] = set()
-
-    def flatten(selections: list[Any]) -> list[SelectedField]:
-        fields: list[SelectedField] = []
-        for sel in selections:
-            if isinstance(sel, SelectedField):
-                fields.append(sel)
-            elif isinstance(sel, (FragmentSpread, InlineFragment)):
-                fields.extend(flatten(sel.selections))
-        return fields
-
+    flatten = selected_fields
     for top in flatten(info.selected_fields):
         for sel in flatten(top.selections):
             if sel.name == "nodes":

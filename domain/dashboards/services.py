@@ -112,7 +112,7 @@ class Backlog:
 class Indicators:
     query: IndicatorQuery
     points: list[Point]
-    backlog: Backlog
+    backlog: Backlog | None  # None when not asked for
     refreshed_at: datetime | None
     exact_percentiles: bool
 
@@ -283,8 +283,18 @@ def _sources(q: IndicatorQuery, tz: str, today: date) -> tuple[str, str, dict[st
 
 
 async def compute_indicators(
-    session: AsyncSession, principal: Principal | None, q: IndicatorQuery, limits: Limits = Limits()
+    session: AsyncSession,
+    principal: Principal | None,
+    q: IndicatorQuery,
+    limits: Limits = Limits(),
+    *,
+    percentiles: bool = True,
+    backlog: bool = True,
 ) -> Indicators:
+    """The indicators of ``q``. ``percentiles=False`` skips the duration histograms (medians and
+    p90 come back None; counts, means and rates do not need them) and ``backlog=False`` the open
+    backlog: the GraphQL resolver passes what the query selected, so a volume or channel-mix chart
+    over years does not pay for the most expensive part."""
     p = require_indicator_reader(principal)
     scope_deps = department_scope(p)
     errors = Collector()
@@ -317,19 +327,23 @@ async def compute_indicators(
                 params,
             )
         ).mappings().all()
-        hist = (
-            await session.execute(
-                scope.text(
-                    f"SELECT {period} AS period, {key} AS dkey, x.kind, x.bucket, sum(x.count)::bigint AS n "
-                    f"FROM ({hist_sql}) x {joins} WHERE {scope.where} GROUP BY 1, 2, 3, 4"
-                ),
-                params,
-            )
-        ).all()
+        hist = []
+        if percentiles:
+            hist = (
+                await session.execute(
+                    scope.text(
+                        f"SELECT {period} AS period, {key} AS dkey, x.kind, x.bucket, sum(x.count)::bigint AS n "
+                        f"FROM ({hist_sql}) x {joins} WHERE {scope.where} GROUP BY 1, 2, 3, 4"
+                    ),
+                    params,
+                )
+            ).all()
         histos: dict[tuple, dict[int, int]] = defaultdict(dict)
         for period_start, dkey, kind, bucket, n in hist:
             histos[(period_start, dkey, kind)][bucket] = n
-        exact = await _exact_percentiles(session, scope, q, params, key, joins) if q.source is Source.RAW else {}
+        exact = (
+            await _exact_percentiles(session, scope, q, params, key, joins) if q.source is Source.RAW and percentiles else {}
+        )
         points = []
         for row in counters:
             c = {name: int(row[name] or 0) for name in (*COUNTERS, "self_service")}
@@ -343,8 +357,8 @@ async def compute_indicators(
                 values = {
                     "count": n,
                     "mean": c[sum_name] / n if n else None,
-                    "median": buckets.percentile(histos.get(hk, {}), 0.5),
-                    "p90": buckets.percentile(histos.get(hk, {}), 0.9),
+                    "median": buckets.percentile(histos.get(hk, {}), 0.5) if percentiles else None,
+                    "p90": buckets.percentile(histos.get(hk, {}), 0.9) if percentiles else None,
                 }
                 if hk in exact:
                     values["median"], values["p90"] = exact[hk]
@@ -353,11 +367,11 @@ async def compute_indicators(
     if p.has_role(Role.ANALYST) and not p.has_role(Role.ADMIN, Role.SUPERVISOR):
         for point in points:
             point.suppressed = point.population < limits.min_group_size
-    backlog = await compute_backlog(session, scope, tz)
+    open_now = await compute_backlog(session, scope, tz) if backlog else None
     refreshed = (
         await session.execute(sa.text("SELECT refreshed_at FROM rollup_cursors WHERE tenant_id = :t"), {"t": p.tenant_id})
     ).scalar_one_or_none()
-    return Indicators(q, points, backlog, refreshed, q.source is Source.RAW)
+    return Indicators(q, points, open_now, refreshed, q.source is Source.RAW)
 
 
 async def _exact_percentiles(session, scope: _Scope, q: IndicatorQuery, params, key, joins) -> dict[tuple, tuple[float, float]]:

@@ -142,3 +142,61 @@ async def test_unknown_dimension_is_bad_user_input(gql, world):
     tenant, _ = world
     r = await gql(INDICATORS, {"filter": period(), "dimension": "CITIZEN"}, token=tenant.tokens["ADMIN"])
     assert r.error_codes == ["BAD_USER_INPUT"]
+
+
+async def test_histograms_and_backlog_are_only_read_when_selected(app, gql, world):
+    import sqlalchemy as sa
+
+    tenant, _ = world
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        full = await gql(INDICATORS, {"filter": period(), "granularity": "MONTH"}, token=tenant.tokens["ADMIN"])
+        read_full = list(statements)
+        statements.clear()
+        # when only volumes and means are asked
+        light = await gql(
+            """query Light($filter: IndicatorFilter!) { requestIndicators(filter: $filter, granularity: MONTH) {
+                 points { periodStart submitted closed processingTime { count meanSeconds } } } }""",
+            {"filter": period()},
+            token=tenant.tokens["ADMIN"],
+        )
+        read_light = list(statements)
+        statements.clear()
+        # and when the median is asked through a fragment
+        fragment = await gql(
+            """query Frag($filter: IndicatorFilter!) { requestIndicators(filter: $filter, granularity: MONTH) {
+                 points { periodStart ...Times } } }
+               fragment Times on IndicatorPoint { processingTime { ... on DurationStats { medianSeconds } } }""",
+            {"filter": period()},
+            token=tenant.tokens["ADMIN"],
+        )
+        read_fragment = list(statements)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+    def reads(stmts, table):
+        return sum(1 for s in stmts if table in s)
+
+    assert full.errors == [] and light.errors == [] and fragment.errors == []
+    # then the full query read the histograms and the open requests, the light one neither
+    assert reads(read_full, "request_daily_histograms") == 1
+    assert reads(read_full, "r.status IN") == 1
+    assert reads(read_light, "request_daily_histograms") == 0
+    assert reads(read_light, "r.status IN") == 0
+    # with the same figures
+    strip = lambda points: [  # noqa: E731
+        (p["periodStart"], p["submitted"], p["closed"], p["processingTime"]["count"], p["processingTime"]["meanSeconds"])
+        for p in points
+    ]
+    assert strip(light.data["requestIndicators"]["points"]) == strip(full.data["requestIndicators"]["points"])
+    # and a median asked through fragments is computed (the histograms are read)
+    assert reads(read_fragment, "request_daily_histograms") == 1
+    medians = [p["processingTime"]["medianSeconds"] for p in fragment.data["requestIndicators"]["points"]]
+    assert medians == [p["processingTime"]["medianSeconds"] for p in full.data["requestIndicators"]["points"]]
+    assert any(m is not None for m in medians)
