@@ -3,6 +3,7 @@ publicReports over a city-sized box and Open311 GET requests.json over real HTTP
 the equivalent raw SQL (asyncpg, same concurrency).
 
     python -m bench.reports --reports 500000 --output docs/benchmarks-reports.md
+    python -m bench.reports --reports 500000 --indicators-only     # reportIndicators (in-process), no HTTP cases
 
 Self-contained: creates its own database on ``--server-url`` (default: the machine's PostgreSQL or
 ``GUICHET_BENCH_SERVER_URL``), migrates it, publishes the catalogue, seeds the categories, bulk-loads
@@ -251,6 +252,48 @@ def render(args: argparse.Namespace, n: int, seconds: float, sizes: list[tuple[s
     return "\n".join(lines) + "\n"
 
 
+async def measure_indicators(url: str, tenant_id: uuid.UUID, repeats: int) -> str:
+    """``reportIndicators`` as the resolver runs it (``compute_report_indicators``, in-process, an
+    ADMIN principal: no department scope), over the last month and the longest allowed period."""
+    import statistics
+
+    from domain.dashboards.reports import REPORT_MAX_DAYS, ReportDimension, ReportQuery, compute_report_indicators
+    from domain.dashboards.rollups import local_today
+    from domain.dashboards.services import Granularity, Limits
+    from domain.security import Principal
+
+    engine = db.create_engine(url, pool_size=1, max_overflow=0)
+    maker = db.sessionmaker(engine)
+    admin = Principal(PrincipalKind.AGENT, uuid.uuid4(), tenant_id, frozenset({Role.ADMIN}))
+    today = local_today("Europe/Paris")
+    lines = [
+        "| period | shape | p50 ms | p95 ms | n | submitted | resolved |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    try:
+        for label, days in (("1 month", 30), (f"{REPORT_MAX_DAYS} days", REPORT_MAX_DAYS - 1)):
+            for shape, g, d, top in (
+                ("TOTAL x CATEGORY, top 10", Granularity.TOTAL, ReportDimension.CATEGORY, 10),
+                ("MONTH x PARENT_CATEGORY", Granularity.MONTH, ReportDimension.PARENT_CATEGORY, None),
+            ):
+                q = ReportQuery(today - timedelta(days=days), today, g, d, top=top)
+                times = []
+                for _ in range(repeats):
+                    async with maker() as s:
+                        t = time.perf_counter()
+                        points = await compute_report_indicators(s, admin, q, Limits())
+                        times.append(time.perf_counter() - t)
+                times.sort()
+                p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+                lines.append(
+                    f"| {label} | {shape} | {statistics.median(times) * 1000:.0f} | {p95 * 1000:.0f} | {len(times)} | "
+                    f"{sum(p.submitted for p in points):,} | {sum(p.resolved for p in points):,} |"
+                )
+    finally:
+        await engine.dispose()
+    return "\n".join(lines)
+
+
 async def main_async(args: argparse.Namespace) -> None:
     name = f"guichet_bench_reports_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(db.to_plain_url(args.server_url))
@@ -291,6 +334,10 @@ async def main_async(args: argparse.Namespace) -> None:
             }
         finally:
             await conn.close()
+        if args.indicators_only:
+            print(f"reportIndicators, {args.reports:,} reports over 2 years, {platform.machine()} {os.cpu_count()} cores, {pg}")
+            print(await measure_indicators(url, ref["tenant_id"], args.repeats))
+            return
         results = await run(url, ref, data, args.requests_per_case, args.concurrency)
         text = render(args, args.reports, data["seconds"], sizes, results, pg, plans)
         print(text)
@@ -311,6 +358,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--server-url", default=os.environ.get("GUICHET_BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--output", help="write the markdown report there (docs/benchmarks-reports.md)")
+    parser.add_argument("--indicators-only", action="store_true", help="measure reportIndicators instead of the HTTP cases")
+    parser.add_argument("--repeats", type=int, default=10, help="with --indicators-only: runs per case")
     asyncio.run(main_async(parser.parse_args()))
 
 
