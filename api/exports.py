@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -77,9 +78,12 @@ async def _guarded(request: Request, build) -> Response:
     async def stream() -> AsyncIterator[bytes]:
         try:
             async for chunk in body:
-                yield chunk.encode("utf-8")
+                yield chunk if isinstance(chunk, bytes) else chunk.encode("utf-8")
         finally:
-            await session.close()
+            # client gone or done: stop the COPY and release the connection, even while cancelled
+            with anyio.CancelScope(shield=True):
+                await body.aclose()
+                await session.close()
 
     return StreamingResponse(stream(), media_type="text/csv; charset=utf-8", headers=headers)
 

@@ -145,8 +145,8 @@ async def _measure(url: str, tenant_id: uuid.UUID, repeats: int, raw_repeats: in
     async with maker() as s:
         p = admin
         async for chunk in stream_requests_csv(s, p, today - timedelta(days=3 * 365 + 1), today, CsvFormat(";", True)):
-            size += len(chunk.encode())
-            rows += chunk.count("\r\n")
+            size += len(chunk)
+            rows += chunk.count(b"\n")
     elapsed = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

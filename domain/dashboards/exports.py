@@ -1,13 +1,18 @@
 """Streaming CSV exports for data teams: pseudonymised requests and indicator series.
 
-Rows are read through a server-side cursor (``AsyncSession.stream`` + ``yield_per``) and
-written by the :mod:`csv` module into small chunks, so memory stays bounded whatever the size.
+Row exports are written by PostgreSQL itself (``COPY (SELECT ...) TO STDOUT WITH (FORMAT csv)``)
+and streamed chunk by chunk to the client through a small bounded queue: when the client reads
+slowly, the queue fills, asyncpg stops reading the socket and PostgreSQL waits, so memory stays
+bounded whatever the size, and no Python object is built per row (measured ~30x faster than
+formatting rows one by one in Python, see docs/benchmarks-dashboards.md).
 Citizens appear only as a stable pseudonym (keyed SHA-256 with a per-tenant secret, the same
 expression as the ``reporting.requests`` view); no names, contacts, answers or comments.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import uuid
@@ -16,7 +21,6 @@ from datetime import date
 from typing import AsyncIterator
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.dashboards.rollups import day_bounds
@@ -29,8 +33,19 @@ REQUEST_COLUMNS = (
     "reference", "procedure_code", "category", "department_code", "channel", "status", "entered_by",
     "submitted_at", "due_at", "closed_at", "processing_seconds", "on_time", "rating", "citizen_pseudonym",
 )
-CHUNK_ROWS = 500
-FETCH_ROWS = 2000
+QUEUE_CHUNKS = 16  # COPY chunks (one per row batch PostgreSQL sends, ~8-64 KiB) held at most
+BOM = "\ufeff".encode("utf-8")
+# how row exports spell values: instants in ISO 8601 UTC to the second, booleans True/False
+TIMESTAMP_COLUMNS = {"submitted_at", "due_at", "closed_at", "starts_at", "ends_at", "booked_at", "cancelled_at"}
+BOOLEAN_COLUMNS = {"on_time", "public", "merged", "within_target"}
+
+
+def _csv_column(column: str) -> str:
+    if column in TIMESTAMP_COLUMNS:
+        return f"""to_char(v.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS {column}"""
+    if column in BOOLEAN_COLUMNS:
+        return f"CASE WHEN v.{column} THEN 'True' WHEN NOT v.{column} THEN 'False' END AS {column}"
+    return f"v.{column}"
 
 
 @dataclass(frozen=True)
@@ -100,21 +115,43 @@ async def check_export(
     return p
 
 
-async def _stream(session: AsyncSession, stmt: sa.TextClause, params: dict, columns: tuple[str, ...], fmt: CsvFormat) -> AsyncIterator[str]:
-    """Header, then rows from a server-side cursor, in chunks of ``CHUNK_ROWS`` lines."""
-    out = _Writer(fmt)
-    out.row(columns)
-    yield out.take()
-    result = await session.stream(stmt.execution_options(yield_per=FETCH_ROWS), params)
-    n = 0
-    async for row in result:
-        out.row([v.isoformat() if hasattr(v, "isoformat") else v for v in row])
-        n += 1
-        if n % CHUNK_ROWS == 0:
-            yield out.take()
-    rest = out.take()
-    if rest:
-        yield rest
+async def _stream(session: AsyncSession, sql: str, args: list, fmt: CsvFormat) -> AsyncIterator[bytes]:
+    """``sql`` (asyncpg placeholders ``$1``...) as CSV with a header line, written by PostgreSQL
+    (``COPY ... TO STDOUT``) and yielded as it arrives. The COPY runs in a task that feeds a
+    bounded queue; closing the iterator early (client gone) cancels it."""
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
+
+    async def sink(data: bytearray) -> None:
+        await queue.put(bytes(data))  # asyncpg hands a bytearray: take an immutable copy
+
+    async def copy() -> None:
+        try:
+            await raw.copy_from_query(sql, *args, output=sink, format="csv", header=True, delimiter=fmt.separator)
+        except asyncio.CancelledError:
+            raise  # the reader is gone: nobody waits for the end mark
+        except BaseException:
+            await queue.put(None)
+            raise
+        await queue.put(None)
+
+    task = asyncio.create_task(copy())
+    try:
+        if fmt.bom:
+            yield BOM
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+        await task  # raise the COPY's error, if any
+    finally:
+        if not task.done():
+            # The reader left mid-stream (client gone). Cancelling the task alone would leave
+            # PostgreSQL copying and asyncpg mid-protocol; drop the connection instead: the server
+            # stops at its next write, and the pool replaces the connection instead of reusing it.
+            raw.terminate()
+            task.cancel()
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # expected: connection closed
+            await connection.invalidate()
 
 
 async def _window(session: AsyncSession, p: Principal, date_from: date, date_to: date) -> dict:
@@ -123,30 +160,32 @@ async def _window(session: AsyncSession, p: Principal, date_from: date, date_to:
     return {"tenant_id": p.tenant_id, "t0": t0, "t1": t1}
 
 
-def _scoped(sql: str, p: Principal, params: dict, column: str) -> sa.TextClause:
-    """Add the supervisor's department restriction on ``column``."""
+def _scoped(sql: str, p: Principal, params: dict, column: str) -> tuple[str, list]:
+    """(SQL with asyncpg placeholders, arguments): ``params`` are $1 tenant, $2 t0, $3 t1, and $4
+    the supervisor's departments, restricted on ``column``."""
+    args = [params["tenant_id"], params["t0"], params["t1"]]
     scope = department_scope(p)
     if scope is None:
-        return sa.text(sql.format(scope="true"))
-    params["deps"] = list(scope)
-    return sa.text(sql.format(scope=f"{column} = ANY(:deps)")).bindparams(sa.bindparam("deps", type_=ARRAY(sa.Uuid)))
+        return sql.format(scope="true"), args
+    return sql.format(scope=f"{column} = ANY($4::uuid[])"), [*args, sorted(scope)]
 
 
 def _submitted_rows(view: str, columns: tuple[str, ...]):
     """Rows of a request-based ``reporting`` view submitted in the period (local days), oldest first,
     restricted to a supervisor's departments through the request."""
 
-    def stream(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
-        async def rows() -> AsyncIterator[str]:
+    def stream(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[bytes]:
+        async def rows() -> AsyncIterator[bytes]:
             params = await _window(session, p, date_from, date_to)
-            stmt = _scoped(
-                f"SELECT {', '.join('v.' + c for c in columns)} FROM reporting.{view} v "
-                "WHERE v.tenant_id = :tenant_id AND v.submitted_at >= :t0 AND v.submitted_at < :t1 AND {scope} "
+            sql, args = _scoped(
+                f"SELECT {', '.join(_csv_column(c) for c in columns)} FROM reporting.{view} v "
+                "WHERE v.tenant_id = $1 AND v.submitted_at >= $2 AND v.submitted_at < $3 AND {scope} "
                 "ORDER BY v.submitted_at, v.request_id",
                 p, params, "(SELECT department_id FROM requests r WHERE r.id = v.request_id)",
             )
-            async for chunk in _stream(session, stmt, params, columns, fmt):
-                yield chunk
+            async with contextlib.aclosing(_stream(session, sql, args, fmt)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
 
         return rows()
 
@@ -163,20 +202,21 @@ APPOINTMENT_COLUMNS = (
 )
 
 
-def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[str]:
+def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[bytes]:
     """One line per appointment starting in the period (local days), from ``reporting.appointments``:
     no booking code, subject, answers or cancellation reason."""
 
-    async def rows() -> AsyncIterator[str]:
+    async def rows() -> AsyncIterator[bytes]:
         params = await _window(session, p, date_from, date_to)
-        stmt = _scoped(
-            f"SELECT {', '.join('v.' + c for c in APPOINTMENT_COLUMNS)} FROM reporting.appointments v "
-            "WHERE v.tenant_id = :tenant_id AND v.starts_at >= :t0 AND v.starts_at < :t1 AND {scope} "
+        sql, args = _scoped(
+            f"SELECT {', '.join(_csv_column(c) for c in APPOINTMENT_COLUMNS)} FROM reporting.appointments v "
+            "WHERE v.tenant_id = $1 AND v.starts_at >= $2 AND v.starts_at < $3 AND {scope} "
             "ORDER BY v.starts_at, v.appointment_id",
             p, params, "(SELECT g.department_id FROM appointments a JOIN agendas g ON g.id = a.agenda_id WHERE a.id = v.appointment_id)",
         )
-        async for chunk in _stream(session, stmt, params, APPOINTMENT_COLUMNS, fmt):
-            yield chunk
+        async with contextlib.aclosing(_stream(session, sql, args, fmt)) as chunks:
+            async for chunk in chunks:
+                yield chunk
 
     return rows()
 

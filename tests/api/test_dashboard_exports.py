@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timezone
 
 import asyncpg
 import pytest
@@ -42,6 +43,8 @@ async def test_requests_csv_is_pseudonymised_and_complete(client, world):
     by_citizen: dict = {}
     for row, req in zip(rows, sorted(history.requests, key=lambda x: (x["submitted_at"], x["id"]))):
         assert row["channel"] == req["channel"] and row["status"] == req["status"]
+        # instants in ISO 8601 UTC to the second
+        assert row["submitted_at"] == req["submitted_at"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         by_citizen.setdefault(req["citizen_id"], set()).add(row["citizen_pseudonym"])
     assert all(len(p) == 1 for p in by_citizen.values())  # one pseudonym per citizen
     assert len({next(iter(p)) for p in by_citizen.values()}) == len(by_citizen)  # distinct citizens stay distinct
