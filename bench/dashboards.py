@@ -98,7 +98,7 @@ async def _setup(url: str, n: int) -> tuple[uuid.UUID, float]:
     return tenant_id, time.perf_counter() - began
 
 
-async def _measure(url: str, tenant_id: uuid.UUID, repeats: int, raw_repeats: int) -> dict:
+async def _measure(url: str, tenant_id: uuid.UUID, repeats: int, raw_repeats: int, rebuild: bool = True, export: bool = True) -> dict:
     from domain.dashboards.exports import CsvFormat, stream_requests_csv
     import sqlalchemy as sa
 
@@ -110,16 +110,20 @@ async def _measure(url: str, tenant_id: uuid.UUID, repeats: int, raw_repeats: in
     maker = db.sessionmaker(engine)
     out: dict = {}
     async with maker() as s:
-        t = time.perf_counter()
-        r = await rebuild_rollups(s, tenant_id)
-        out["rebuild"] = (time.perf_counter() - t, r.requests, r.days)
+        if rebuild:
+            t = time.perf_counter()
+            r = await rebuild_rollups(s, tenant_id)
+            out["rebuild"] = (time.perf_counter() - t, r.requests, r.days)
+        out["histogram_rows"] = (await s.execute(sa.text(
+            "SELECT count(*) FILTER (WHERE grain = 'D') || ' day + ' || count(*) FILTER (WHERE grain = 'M') || ' month' FROM request_daily_histograms WHERE tenant_id = :t"), {"t": tenant_id})).scalar_one()
         out["rollup_rows"] = (await s.execute(sa.text(
             "SELECT count(*) FILTER (WHERE grain = 'D') || ' day + ' || count(*) FILTER (WHERE grain = 'M') || ' month' FROM request_daily_rollups WHERE tenant_id = :t"), {"t": tenant_id})).scalar_one()
-        top = (await s.execute(sa.text("SELECT max(sequence) FROM events"))).scalar_one()
-        # the incremental job on a typical backlog: the last REPLAY events (about a week of activity)
-        t = time.perf_counter()
-        r = await refresh_rollups(s, tenant_id, since_sequence=top - REPLAY)
-        out["refresh"] = (time.perf_counter() - t, r.events, r.requests, r.days)
+        if rebuild:
+            top = (await s.execute(sa.text("SELECT max(sequence) FROM events"))).scalar_one()
+            # the incremental job on a typical backlog: the last REPLAY events (about a week of activity)
+            t = time.perf_counter()
+            r = await refresh_rollups(s, tenant_id, since_sequence=top - REPLAY)
+            out["refresh"] = (time.perf_counter() - t, r.events, r.requests, r.days)
     admin = Principal(PrincipalKind.AGENT, uuid.uuid4(), tenant_id, frozenset({Role.ADMIN}))
     today = local_today("Europe/Paris")
     limits = Limits(raw_max_days=4000, max_days=4000)
@@ -127,17 +131,34 @@ async def _measure(url: str, tenant_id: uuid.UUID, repeats: int, raw_repeats: in
     for label, days in (("1 month", 30), ("3 years", 3 * 365)):
         for shape, g, d in (("TOTAL", Granularity.TOTAL, None), ("MONTH x PROCEDURE", Granularity.MONTH, Dimension.PROCEDURE)):
             row = {"period": label, "shape": shape}
-            for source, reps in ((Source.ROLLUP, repeats), (Source.RAW, raw_repeats if days > 31 else repeats)):
+            # "full": every figure (percentiles and backlog included); "counts": what a volume or
+            # channel-mix chart selects (the resolver then skips histograms and backlog)
+            variants = (
+                ("ROLLUP", Source.ROLLUP, repeats, True),
+                ("COUNTS", Source.ROLLUP, repeats, False),
+                ("RAW", Source.RAW, raw_repeats if days > 31 or not raw_repeats else min(repeats, max(raw_repeats, 5)), True),
+            )
+            for name, source, reps, full in variants:
                 times = []
+                res = None
                 for _ in range(reps):
                     async with maker() as s:
                         t = time.perf_counter()
-                        res = await compute_indicators(s, admin, IndicatorQuery(today - timedelta(days=days), today, g, d, source=source), limits)
+                        res = await compute_indicators(
+                            s, admin, IndicatorQuery(today - timedelta(days=days), today, g, d, source=source), limits,
+                            percentiles=full, backlog=full,
+                        )
                         times.append(time.perf_counter() - t)
-                row[source.value] = (statistics.median(times), _pct(times, 0.95), len(times))
-                row[f"{source.value}_submitted"] = sum(p.counters["submitted"] for p in res.points)
+                if not times:
+                    continue
+                row[name] = (statistics.median(times), _pct(times, 0.95), len(times))
+                row[f"{name}_submitted"] = sum(p.counters["submitted"] for p in res.points)
             cases.append(row)
+            print(row, flush=True)
     out["cases"] = cases
+    if not export:
+        await engine.dispose()
+        return out
 
     tracemalloc.start()
     rows = size = 0
@@ -161,21 +182,32 @@ def _report(n: int, gen_seconds: float, m: dict) -> str:
         "",
         f"* machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}",
         f"* data: {n:,} requests over 3 years, 12 procedures, 8 departments, 6 channels; generated and COPYed in {gen_seconds:.0f} s",
-        f"* `rebuild_rollups` (initial load, set-based): {m['rebuild'][0]:.1f} s for {m['rebuild'][1]:,} requests -> "
-        f"{m['rollup_rows']} rollup rows",
-        f"* `refresh_rollups` (incremental job) replaying the last {m['refresh'][1]:,} events: {m['refresh'][0]:.1f} s "
-        f"({m['refresh'][1] / m['refresh'][0]:,.0f} events/s; {m['refresh'][2]:,} requests, {m['refresh'][3]:,} days rebuilt)",
-        "",
-        "| period | shape | rollups p50 / p95 (ms) | raw SQL p50 / p95 (ms) | raw / rollups | submitted (both) |",
-        "|---|---|---|---|---|---|",
+        f"* rollup rows: {m['rollup_rows']} counters, {m['histogram_rows']} histogram",
     ]
+    if "rebuild" in m:
+        lines += [
+            f"* `rebuild_rollups` (initial load, set-based): {m['rebuild'][0]:.1f} s for {m['rebuild'][1]:,} requests",
+            f"* `refresh_rollups` (incremental job) replaying the last {m['refresh'][1]:,} events: {m['refresh'][0]:.1f} s "
+            f"({m['refresh'][1] / m['refresh'][0]:,.0f} events/s; {m['refresh'][2]:,} requests, {m['refresh'][3]:,} days rebuilt)",
+        ]
+    lines += [
+        "",
+        "| period | shape | rollups, every figure: p50 / p95 (ms) | rollups, counts only | raw SQL, every figure | raw / rollups (p50) | submitted |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def cell(v):
+        return f"{v[0] * 1000:.0f} / {v[1] * 1000:.0f} (n={v[2]})" if v else "not run"
+
     for c in m["cases"]:
-        ro, ra = c["ROLLUP"], c["RAW"]
-        same = "=" if c["ROLLUP_submitted"] == c["RAW_submitted"] else "≠"
+        ro, co, ra = c.get("ROLLUP"), c.get("COUNTS"), c.get("RAW")
+        same = ("=" if c["ROLLUP_submitted"] == c["RAW_submitted"] else "≠") if ra else ""
+        ratio = f"{ra[0] / ro[0]:.0f}x" if ra else "—"
         lines.append(
-            f"| {c['period']} | {c['shape']} | {ro[0] * 1000:.0f} / {ro[1] * 1000:.0f} (n={ro[2]}) | "
-            f"{ra[0] * 1000:.0f} / {ra[1] * 1000:.0f} (n={ra[2]}) | {ra[0] / ro[0]:.0f}x | {c['ROLLUP_submitted']:,} {same} |"
+            f"| {c['period']} | {c['shape']} | {cell(ro)} | {cell(co)} | {cell(ra)} | {ratio} | {c['ROLLUP_submitted']:,} {same} |"
         )
+    if "export" not in m:
+        return "\n".join(lines)
     rows, size, elapsed, peak, rss = m["export"]
     lines += [
         "",
@@ -220,7 +252,7 @@ async def main_async(args) -> None:
         if args.generate_only:
             print(f"generated {n:,} requests in {gen_seconds:.0f} s into database {name}")
             return
-        m = await _measure(url, tenant_id, args.repeats, args.raw_repeats)
+        m = await _measure(url, tenant_id, args.repeats, args.raw_repeats, rebuild=not args.no_rebuild, export=not args.no_export)
         print(_report(n, gen_seconds, m))
     finally:
         if not keep:
@@ -238,6 +270,8 @@ def main() -> None:
     parser.add_argument("--generate-only", action="store_true", help="Generate, keep the database, print its name, stop.")
     parser.add_argument("--reuse", metavar="DATABASE", help="Measure a database kept earlier (migrated to head first).")
     parser.add_argument("--drop", action="store_true", help="With --reuse: drop the database afterwards.")
+    parser.add_argument("--no-rebuild", action="store_true", help="With --reuse: keep the rollups built by an earlier run.")
+    parser.add_argument("--no-export", action="store_true", help="Skip the CSV export measurement.")
     asyncio.run(main_async(parser.parse_args()))
 
 
