@@ -116,8 +116,20 @@ async def _insert_days(session: AsyncSession, day_filter: str, params: dict, *bi
     return inserted.rowcount
 
 
+# Month histograms also exist coarser, for the many queries that neither filter nor group by some
+# dimension: the histograms are the bulk of a long query (one row per bucket), and combining
+# channels, then departments, divides their rows by about the number of each in use.
+#   'C': month x procedure x department, channels combined (channel '*')
+#   'P': month x procedure, channels and departments combined (department NULL, channel '*')
+COMPACT_HISTOGRAMS = (
+    ("C", "M", "procedure_id, department_id", "department_id"),
+    ("P", "C", "procedure_id", "NULL::uuid"),
+)
+
+
 async def rebuild_months(session: AsyncSession, tenant_id: uuid.UUID, months: list[date] | None) -> None:
-    """Recompute the month rows (grain 'M') of ``months`` (None: every month) from the day rows."""
+    """Recompute the month rows (grain 'M', and the compact histogram grains 'C' and 'P') of
+    ``months`` (None: every month) from the day rows."""
     where = "true" if months is None else "day = ANY(:months)"
     day_where = "true" if months is None else "date_trunc('month', day)::date = ANY(:months) AND day >= :first AND day < :last"
     params: dict = {"tenant_id": tenant_id}
@@ -139,6 +151,20 @@ async def rebuild_months(session: AsyncSession, tenant_id: uuid.UUID, months: li
                 f"SELECT tenant_id, 'M', date_trunc('month', day)::date, {KEY}{extra}, {agg} FROM {table} "
                 f"WHERE tenant_id = :tenant_id AND grain = 'D' AND {day_where} "
                 f"GROUP BY tenant_id, date_trunc('month', day)::date, {KEY}{extra}"
+            ).bindparams(*binds),
+            params,
+        )
+    for grain, source, keep, department in COMPACT_HISTOGRAMS:
+        await session.execute(
+            sa.text(f"DELETE FROM request_daily_histograms WHERE tenant_id = :tenant_id AND grain = '{grain}' AND {where}").bindparams(*binds),
+            params,
+        )
+        await session.execute(
+            sa.text(
+                f"INSERT INTO request_daily_histograms (tenant_id, grain, day, {KEY}, kind, bucket, count) "
+                f"SELECT tenant_id, '{grain}', day, procedure_id, {department}, '*', kind, bucket, sum(count) "
+                f"FROM request_daily_histograms WHERE tenant_id = :tenant_id AND grain = '{source}' AND {where} "
+                f"GROUP BY tenant_id, day, {keep}, kind, bucket"
             ).bindparams(*binds),
             params,
         )

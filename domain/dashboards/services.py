@@ -259,7 +259,17 @@ def _rollup_ranges(first: date, last: date, g: Granularity) -> list[tuple[str, d
     return ranges
 
 
-def _sources(q: IndicatorQuery, tz: str, today: date) -> tuple[str, str, dict[str, Any]]:
+def _month_histogram_grain(q: IndicatorQuery, scope_deps) -> str:
+    """The coarsest month histograms that still carry every dimension the query filters or groups
+    on (see ``rollups.COMPACT_HISTOGRAMS``)."""
+    if q.channels or q.dimension is Dimension.CHANNEL:
+        return "M"
+    if q.department_codes or scope_deps is not None or q.dimension is Dimension.DEPARTMENT:
+        return "C"
+    return "P"
+
+
+def _sources(q: IndicatorQuery, tz: str, today: date, month_histograms: str = "M") -> tuple[str, str, dict[str, Any]]:
     """(rollup-shaped rows, histogram rows, params) for the period, from rollups and/or raw."""
     params: dict[str, Any] = {}
     raw_from = q.date_from if q.source is Source.RAW else max(q.date_from, today)
@@ -268,9 +278,10 @@ def _sources(q: IndicatorQuery, tz: str, today: date) -> tuple[str, str, dict[st
     cols = ", ".join(COUNTERS)
     if q.source is Source.ROLLUP and q.date_from < today:
         for i, (grain, first, last) in enumerate(_rollup_ranges(q.date_from, min(q.date_to, today - timedelta(days=1)), q.granularity)):
-            params.update({f"g{i}": grain, f"a{i}": first, f"b{i}": last})
+            params.update({f"g{i}": grain, f"h{i}": month_histograms if grain == "M" else grain, f"a{i}": first, f"b{i}": last})
             where = f"WHERE tenant_id = :tenant_id AND grain = :g{i} AND day BETWEEN :a{i} AND :b{i}"
             parts_rows.append(f"SELECT day, {KEY}, {cols} FROM request_daily_rollups {where}")
+            where = f"WHERE tenant_id = :tenant_id AND grain = :h{i} AND day BETWEEN :a{i} AND :b{i}"
             parts_hist.append(f"SELECT day, {KEY}, kind, bucket, count FROM request_daily_histograms {where}")
     if raw_from <= q.date_to:
         t0, t1 = day_bounds(raw_from, q.date_to, tz)
@@ -307,7 +318,7 @@ async def compute_indicators(
     tz = tenant.timezone if tenant else "Europe/Paris"
     today = local_today(tz)
     scope = _Scope(p.tenant_id, q, procs, deps, scope_deps)
-    rows_sql, hist_sql, source_params = _sources(q, tz, today)
+    rows_sql, hist_sql, source_params = _sources(q, tz, today, _month_histogram_grain(q, scope_deps))
     params = {**scope.params, **source_params}
     period = _period_sql(q.granularity)
     key, label = _dimension_sql(q.dimension)

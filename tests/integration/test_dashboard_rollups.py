@@ -49,6 +49,51 @@ def assert_same(rollup, raw):
                     assert abs(approx[name] - exact[name]) <= (buckets.RATIO - 1) * exact[name] + buckets.BASE_SECONDS
 
 
+async def assert_month_histograms_consistent(app, tenant) -> None:
+    """Month histograms ('M') sum the day ones; the compact grains ('C': channels combined, 'P':
+    channels and departments combined) sum the month ones, bucket by bucket, exactly."""
+    sums = {
+        "D": "SELECT date_trunc('month', day)::date AS month, procedure_id, department_id, channel, kind, bucket, sum(count) "
+             "FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'D' GROUP BY 1, 2, 3, 4, 5, 6",
+        "M": "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'M'",
+        "C": "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'C'",
+        "P": "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'P'",
+    }
+    async with app.state.sessionmaker() as s:
+        rows = {g: (await s.execute(sa.text(sql), {"t": tenant.id})).all() for g, sql in sums.items()}
+
+    def fold(rs, department: bool, channel: bool) -> dict:
+        out: dict = {}
+        for day, proc, dep, chan, kind, bucket, n in rs:
+            key = (day, proc, dep if department else None, chan if channel else "*", kind, bucket)
+            out[key] = out.get(key, 0) + int(n)
+        return out
+
+    assert rows["M"] and rows["C"] and rows["P"]
+    assert fold(rows["D"], True, True) == fold(rows["M"], True, True)
+    assert fold(rows["M"], True, False) == fold(rows["C"], True, True)
+    assert fold(rows["M"], False, False) == fold(rows["P"], True, True)
+    assert {r[3] for r in rows["C"]} == {"*"} and {r[2] for r in rows["P"]} == {None}
+
+
+async def assert_compact_histograms_give_the_same_percentiles(app, tenant) -> None:
+    """Without a channel filter, long queries read the compact histograms; naming every channel forces
+    the full month rows: bucketed medians and p90 must then be identical, not just close."""
+    from domain.dashboards.services import _month_histogram_grain
+    from domain.requests.models import Channel
+
+    today = local_today("Europe/Paris")
+    plain = IndicatorQuery(today - timedelta(days=160), today, Granularity.TOTAL, None)
+    every_channel = IndicatorQuery(today - timedelta(days=160), today, Granularity.TOTAL, None, channels=[c.value for c in Channel])
+    assert _month_histogram_grain(plain, None) == "P" and _month_histogram_grain(every_channel, None) == "M"
+    async with app.state.sessionmaker() as s:
+        a = await compute_indicators(s, admin(tenant), plain, LIMITS)
+        b = await compute_indicators(s, admin(tenant), every_channel, LIMITS)
+    assert a.points[0].counters == b.points[0].counters
+    assert a.points[0].processing == b.points[0].processing and a.points[0].processing["median"] is not None
+    assert a.points[0].first_response == b.points[0].first_response
+
+
 async def test_rollups_equal_raw_computation_including_late_transitions(app, make_tenant):
     # given a tenant with five months of generated history, folded into the rollups
     tenant = await make_tenant("roll")
@@ -64,6 +109,8 @@ async def test_rollups_equal_raw_computation_including_late_transitions(app, mak
         assert_same(rollup, raw)
     total_rollup, _ = await both(app, tenant, Granularity.TOTAL, None)
     assert total_rollup.points[0].counters["submitted"] == 400
+    await assert_month_histograms_consistent(app, tenant)
+    await assert_compact_histograms_give_the_same_percentiles(app, tenant)
 
     # when old requests change late: one closed 100+ days ago is reopened, one old closed one is rated now
     now = utcnow()
@@ -97,6 +144,8 @@ async def test_rollups_equal_raw_computation_including_late_transitions(app, mak
         assert_same(rollup, raw)
     rollup, _ = await both(app, tenant, Granularity.TOTAL, None)
     assert rollup.points[0].counters["rating_1"] == total_rollup.points[0].counters["rating_1"] + 1
+    await assert_month_histograms_consistent(app, tenant)
+    await assert_compact_histograms_give_the_same_percentiles(app, tenant)
 
 
 async def test_refresh_is_idempotent_and_resumes_from_cursor(app, make_tenant):

@@ -53,7 +53,7 @@ async def _old_appointment_with_unknown_request(url: str) -> uuid.UUID:
         await conn.close()
 
 
-LATEST = "0012_outbox_stream_index"
+LATEST = "0013_compact_month_histograms"
 
 
 async def test_upgrade_from_empty_then_down_to_the_heads_and_up_again(empty_database):
