@@ -93,6 +93,7 @@ async def rebuild_days(session: AsyncSession, tenant_id: uuid.UUID, days: list[d
             params,
         )
     await _insert_days(session, DAY_FILTER, params, days_param)
+    await _rebuild_compact_histograms(session, "D", "day = ANY(:days)", params, days_param)
     await rebuild_months(session, tenant_id, sorted({d.replace(day=1) for d in days}))
 
 
@@ -116,19 +117,44 @@ async def _insert_days(session: AsyncSession, day_filter: str, params: dict, *bi
     return inserted.rowcount
 
 
-# Month histograms also exist coarser, for the many queries that neither filter nor group by some
-# dimension: the histograms are the bulk of a long query (one row per bucket), and combining
+# Histograms also exist coarser, for the many queries that neither filter nor group by some
+# dimension: histograms are the bulk of any query (one row per duration bucket), and combining
 # channels, then departments, divides their rows by about the number of each in use.
-#   'C': month x procedure x department, channels combined (channel '*')
-#   'P': month x procedure, channels and departments combined (department NULL, channel '*')
-COMPACT_HISTOGRAMS = (
-    ("C", "M", "procedure_id, department_id", "department_id"),
-    ("P", "C", "procedure_id", "NULL::uuid"),
-)
+#   grain  period  keeps                                  built from
+#   'D'    day     procedure, department, channel         request_facts
+#   'c'    day     procedure, department (channel '*')    'D'
+#   'p'    day     procedure (department NULL, '*')       'c'
+#   'M'    month   procedure, department, channel         'D'
+#   'C'    month   procedure, department (channel '*')    'M'
+#   'P'    month   procedure (department NULL, '*')       'C'
+# Counter rows (request_daily_rollups) only have 'D' and 'M': they are few, and every query needs
+# the channel there (self-service share).
+COMPACT_HISTOGRAMS = {
+    "D": (("c", "D", "procedure_id, department_id", "department_id"), ("p", "c", "procedure_id", "NULL::uuid")),
+    "M": (("C", "M", "procedure_id, department_id", "department_id"), ("P", "C", "procedure_id", "NULL::uuid")),
+}
+
+
+async def _rebuild_compact_histograms(session: AsyncSession, grain: str, where: str, params: dict, *binds) -> None:
+    """Replace the compact histograms derived from ``grain`` rows matching ``where``."""
+    for compact, source, keep, department in COMPACT_HISTOGRAMS[grain]:
+        await session.execute(
+            sa.text(f"DELETE FROM request_daily_histograms WHERE tenant_id = :tenant_id AND grain = '{compact}' AND {where}").bindparams(*binds),
+            params,
+        )
+        await session.execute(
+            sa.text(
+                f"INSERT INTO request_daily_histograms (tenant_id, grain, day, {KEY}, kind, bucket, count) "
+                f"SELECT tenant_id, '{compact}', day, procedure_id, {department}, '*', kind, bucket, sum(count) "
+                f"FROM request_daily_histograms WHERE tenant_id = :tenant_id AND grain = '{source}' AND {where} "
+                f"GROUP BY tenant_id, day, {keep}, kind, bucket"
+            ).bindparams(*binds),
+            params,
+        )
 
 
 async def rebuild_months(session: AsyncSession, tenant_id: uuid.UUID, months: list[date] | None) -> None:
-    """Recompute the month rows (grain 'M', and the compact histogram grains 'C' and 'P') of
+    """Recompute the month rows (grain 'M', and the compact month histograms 'C' and 'P') of
     ``months`` (None: every month) from the day rows."""
     where = "true" if months is None else "day = ANY(:months)"
     day_where = "true" if months is None else "date_trunc('month', day)::date = ANY(:months) AND day >= :first AND day < :last"
@@ -154,20 +180,7 @@ async def rebuild_months(session: AsyncSession, tenant_id: uuid.UUID, months: li
             ).bindparams(*binds),
             params,
         )
-    for grain, source, keep, department in COMPACT_HISTOGRAMS:
-        await session.execute(
-            sa.text(f"DELETE FROM request_daily_histograms WHERE tenant_id = :tenant_id AND grain = '{grain}' AND {where}").bindparams(*binds),
-            params,
-        )
-        await session.execute(
-            sa.text(
-                f"INSERT INTO request_daily_histograms (tenant_id, grain, day, {KEY}, kind, bucket, count) "
-                f"SELECT tenant_id, '{grain}', day, procedure_id, {department}, '*', kind, bucket, sum(count) "
-                f"FROM request_daily_histograms WHERE tenant_id = :tenant_id AND grain = '{source}' AND {where} "
-                f"GROUP BY tenant_id, day, {keep}, kind, bucket"
-            ).bindparams(*binds),
-            params,
-        )
+    await _rebuild_compact_histograms(session, "M", where, params, *binds)
 
 
 async def refresh_rollups(
@@ -254,6 +267,7 @@ async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> Refres
     )
     result.requests = inserted.rowcount
     result.days = await _insert_days(session, "true", params)
+    await _rebuild_compact_histograms(session, "D", "true", params)
     await rebuild_months(session, tenant_id, None)
     cursor.last_sequence = recent - 1 if recent is not None else top
     cursor.refreshed_at = utcnow()

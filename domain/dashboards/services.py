@@ -259,17 +259,17 @@ def _rollup_ranges(first: date, last: date, g: Granularity) -> list[tuple[str, d
     return ranges
 
 
-def _month_histogram_grain(q: IndicatorQuery, scope_deps) -> str:
-    """The coarsest month histograms that still carry every dimension the query filters or groups
-    on (see ``rollups.COMPACT_HISTOGRAMS``)."""
+def _histogram_grains(q: IndicatorQuery, scope_deps) -> dict[str, str]:
+    """For day ('D') and month ('M') ranges, the coarsest histograms that still carry every
+    dimension the query filters or groups on (see ``rollups.COMPACT_HISTOGRAMS``)."""
     if q.channels or q.dimension is Dimension.CHANNEL:
-        return "M"
+        return {"D": "D", "M": "M"}
     if q.department_codes or scope_deps is not None or q.dimension is Dimension.DEPARTMENT:
-        return "C"
-    return "P"
+        return {"D": "c", "M": "C"}
+    return {"D": "p", "M": "P"}
 
 
-def _sources(q: IndicatorQuery, tz: str, today: date, month_histograms: str = "M") -> tuple[str, str, dict[str, Any]]:
+def _sources(q: IndicatorQuery, tz: str, today: date, histograms: dict[str, str] | None = None) -> tuple[str, str, dict[str, Any]]:
     """(rollup-shaped rows, histogram rows, params) for the period, from rollups and/or raw."""
     params: dict[str, Any] = {}
     raw_from = q.date_from if q.source is Source.RAW else max(q.date_from, today)
@@ -278,7 +278,7 @@ def _sources(q: IndicatorQuery, tz: str, today: date, month_histograms: str = "M
     cols = ", ".join(COUNTERS)
     if q.source is Source.ROLLUP and q.date_from < today:
         for i, (grain, first, last) in enumerate(_rollup_ranges(q.date_from, min(q.date_to, today - timedelta(days=1)), q.granularity)):
-            params.update({f"g{i}": grain, f"h{i}": month_histograms if grain == "M" else grain, f"a{i}": first, f"b{i}": last})
+            params.update({f"g{i}": grain, f"h{i}": (histograms or {}).get(grain, grain), f"a{i}": first, f"b{i}": last})
             where = f"WHERE tenant_id = :tenant_id AND grain = :g{i} AND day BETWEEN :a{i} AND :b{i}"
             parts_rows.append(f"SELECT day, {KEY}, {cols} FROM request_daily_rollups {where}")
             where = f"WHERE tenant_id = :tenant_id AND grain = :h{i} AND day BETWEEN :a{i} AND :b{i}"
@@ -318,7 +318,7 @@ async def compute_indicators(
     tz = tenant.timezone if tenant else "Europe/Paris"
     today = local_today(tz)
     scope = _Scope(p.tenant_id, q, procs, deps, scope_deps)
-    rows_sql, hist_sql, source_params = _sources(q, tz, today, _month_histogram_grain(q, scope_deps))
+    rows_sql, hist_sql, source_params = _sources(q, tz, today, _histogram_grains(q, scope_deps))
     params = {**scope.params, **source_params}
     period = _period_sql(q.granularity)
     key, label = _dimension_sql(q.dimension)

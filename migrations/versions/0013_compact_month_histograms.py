@@ -1,14 +1,14 @@
-"""compact month histograms: channels combined ('C'), then departments too ('P')
+"""compact histograms: channels combined ('c' per day, 'C' per month), then departments too ('p', 'P')
 
 Revision ID: 0013_compact_month_histograms
 Revises: 0012_outbox_stream_index
 Create Date: 2026-11-29 10:00:00
 
-No schema change: ``request_daily_histograms.grain`` gains two values, filled here from the
-existing month rows ('M') so that indicators stay right without waiting for a rebuild. From now on
-``rollups.rebuild_months`` maintains them with the 'M' rows. Long queries that neither filter nor
-group by channel read 'C' (and those that also ignore departments read 'P'): the histograms are
-the bulk of a long query, and these have several times fewer rows.
+No schema change: ``request_daily_histograms.grain`` gains four values, filled here from the
+existing day ('D') and month ('M') rows so that indicators stay right without waiting for a
+rebuild. From now on ``rollups`` maintains them with the rows they derive from. Queries that
+neither filter nor group by channel read 'c'/'C' (and those that also ignore departments read
+'p'/'P'): histograms are the bulk of a query, and these have several times fewer rows.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ GROUP BY tenant_id, day, {keep}, kind, bucket
 
 
 def upgrade() -> None:
-    op.execute("DELETE FROM request_daily_histograms WHERE grain IN ('C', 'P')")
-    op.execute(FILL.format(grain="C", source="M", keep="procedure_id, department_id", department="department_id"))
-    op.execute(FILL.format(grain="P", source="C", keep="procedure_id", department="NULL::uuid"))
+    op.execute("DELETE FROM request_daily_histograms WHERE grain IN ('c', 'p', 'C', 'P')")
+    for full, by_procedure_and_department, by_procedure in (("D", "c", "p"), ("M", "C", "P")):
+        op.execute(FILL.format(grain=by_procedure_and_department, source=full, keep="procedure_id, department_id", department="department_id"))
+        op.execute(FILL.format(grain=by_procedure, source=by_procedure_and_department, keep="procedure_id", department="NULL::uuid"))
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM request_daily_histograms WHERE grain IN ('C', 'P')")
+    op.execute("DELETE FROM request_daily_histograms WHERE grain IN ('c', 'p', 'C', 'P')")

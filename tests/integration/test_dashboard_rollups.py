@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -50,15 +51,15 @@ def assert_same(rollup, raw):
 
 
 async def assert_month_histograms_consistent(app, tenant) -> None:
-    """Month histograms ('M') sum the day ones; the compact grains ('C': channels combined, 'P':
-    channels and departments combined) sum the month ones, bucket by bucket, exactly."""
-    sums = {
-        "D": "SELECT date_trunc('month', day)::date AS month, procedure_id, department_id, channel, kind, bucket, sum(count) "
-             "FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'D' GROUP BY 1, 2, 3, 4, 5, 6",
-        "M": "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'M'",
-        "C": "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'C'",
-        "P": "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'P'",
-    }
+    """Month histograms ('M') sum the day ones ('D'); the compact grains (channels combined: 'c' per
+    day, 'C' per month; channels and departments combined: 'p', 'P') sum the full ones, bucket by
+    bucket, exactly."""
+    one = "SELECT day, procedure_id, department_id, channel, kind, bucket, count FROM request_daily_histograms WHERE tenant_id = :t AND grain = '{}'"
+    sums = {g: one.format(g) for g in "DMCPcp"}
+    sums["D by month"] = (
+        "SELECT date_trunc('month', day)::date AS month, procedure_id, department_id, channel, kind, bucket, sum(count) "
+        "FROM request_daily_histograms WHERE tenant_id = :t AND grain = 'D' GROUP BY 1, 2, 3, 4, 5, 6"
+    )
     async with app.state.sessionmaker() as s:
         rows = {g: (await s.execute(sa.text(sql), {"t": tenant.id})).all() for g, sql in sums.items()}
 
@@ -69,29 +70,33 @@ async def assert_month_histograms_consistent(app, tenant) -> None:
             out[key] = out.get(key, 0) + int(n)
         return out
 
-    assert rows["M"] and rows["C"] and rows["P"]
-    assert fold(rows["D"], True, True) == fold(rows["M"], True, True)
-    assert fold(rows["M"], True, False) == fold(rows["C"], True, True)
-    assert fold(rows["M"], False, False) == fold(rows["P"], True, True)
-    assert {r[3] for r in rows["C"]} == {"*"} and {r[2] for r in rows["P"]} == {None}
+    assert all(rows[g] for g in "DMCPcp")
+    assert fold(rows["D by month"], True, True) == fold(rows["M"], True, True)
+    for full, by_procedure_and_department, by_procedure in (("M", "C", "P"), ("D", "c", "p")):
+        assert fold(rows[full], True, False) == fold(rows[by_procedure_and_department], True, True)
+        assert fold(rows[full], False, False) == fold(rows[by_procedure], True, True)
+        assert {r[3] for r in rows[by_procedure_and_department]} == {"*"} and {r[2] for r in rows[by_procedure]} == {None}
 
 
 async def assert_compact_histograms_give_the_same_percentiles(app, tenant) -> None:
-    """Without a channel filter, long queries read the compact histograms; naming every channel forces
-    the full month rows: bucketed medians and p90 must then be identical, not just close."""
-    from domain.dashboards.services import _month_histogram_grain
+    """Without a channel filter, queries read the compact histograms; naming every channel forces
+    the full rows: bucketed medians and p90 must then be identical, not just close. Both a period
+    of whole months plus edges (month and day rows) and days only (DAY granularity)."""
+    from domain.dashboards.services import _histogram_grains
     from domain.requests.models import Channel
 
     today = local_today("Europe/Paris")
     plain = IndicatorQuery(today - timedelta(days=160), today, Granularity.TOTAL, None)
     every_channel = IndicatorQuery(today - timedelta(days=160), today, Granularity.TOTAL, None, channels=[c.value for c in Channel])
-    assert _month_histogram_grain(plain, None) == "P" and _month_histogram_grain(every_channel, None) == "M"
-    async with app.state.sessionmaker() as s:
-        a = await compute_indicators(s, admin(tenant), plain, LIMITS)
-        b = await compute_indicators(s, admin(tenant), every_channel, LIMITS)
-    assert a.points[0].counters == b.points[0].counters
-    assert a.points[0].processing == b.points[0].processing and a.points[0].processing["median"] is not None
-    assert a.points[0].first_response == b.points[0].first_response
+    assert _histogram_grains(plain, None) == {"D": "p", "M": "P"}
+    assert _histogram_grains(every_channel, None) == {"D": "D", "M": "M"}
+    for granularity in (Granularity.TOTAL, Granularity.DAY):
+        async with app.state.sessionmaker() as s:
+            a = await compute_indicators(s, admin(tenant), dataclasses.replace(plain, granularity=granularity), LIMITS)
+            b = await compute_indicators(s, admin(tenant), dataclasses.replace(every_channel, granularity=granularity), LIMITS)
+        assert [p.counters for p in a.points] == [p.counters for p in b.points]
+        assert [(p.processing, p.first_response) for p in a.points] == [(p.processing, p.first_response) for p in b.points]
+        assert any(p.processing["median"] is not None for p in a.points)
 
 
 async def test_rollups_equal_raw_computation_including_late_transitions(app, make_tenant):
