@@ -408,22 +408,33 @@ async def _exact_percentiles(session, scope: _Scope, q: IndicatorQuery, params, 
 
 
 async def compute_backlog(session: AsyncSession, scope: _Scope, tz: str) -> Backlog:
-    """Open requests now (read raw: the open set is small and indexed by status)."""
-    aging = ", ".join(
-        f"count(*) FILTER (WHERE age >= {lo}" + (f" AND age <= {hi})" if hi is not None else ")") + f" AS \"{name}\""
-        for name, lo, hi in AGING_BUCKETS
-    )
+    """Open requests now, read raw through the partial index of open requests: its cost grows with
+    the number of *open* requests, not with the history. Age = local days since submission; each
+    aging bucket is a range of ``submitted_at`` between local midnights computed once here, so
+    no row needs a time-zone conversion."""
+    today = local_today(tz)
+    bounds: dict[str, Any] = {}
+    aging = []
+    for i, (name, lo, hi) in enumerate(AGING_BUCKETS):
+        conds = []
+        if hi is not None:  # age <= hi  <=>  submitted on or after the start of day (today - hi)
+            bounds[f"after{i}"] = day_bounds(today - timedelta(days=hi), today - timedelta(days=hi), tz)[0]
+            conds.append(f"x.submitted_at >= :after{i}")
+        if lo > 0:  # age >= lo  <=>  submitted before the start of day (today - lo + 1)
+            bounds[f"before{i}"] = day_bounds(today - timedelta(days=lo - 1), today - timedelta(days=lo - 1), tz)[0]
+            conds.append(f"x.submitted_at < :before{i}")
+        aging.append(f"count(*) FILTER (WHERE {' AND '.join(conds)}) AS \"{name}\"")
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    # the procedures join only for a category filter
+    join = "JOIN procedures p ON p.id = x.procedure_id" if ":categories" in scope.where else ""
     row = (
         await session.execute(
             scope.text(
-                f"SELECT count(*) AS open, count(*) FILTER (WHERE x.due_at < now()) AS overdue, {aging} FROM ("
-                "SELECT r.procedure_id, r.department_id, r.channel, r.due_at, "
-                "((now() AT TIME ZONE :tz)::date - (r.submitted_at AT TIME ZONE :tz)::date) AS age "
-                f"FROM requests r WHERE r.tenant_id = :tenant_id AND r.status IN ({statuses}) AND r.submitted_at IS NOT NULL"
-                f") x JOIN procedures p ON p.id = x.procedure_id WHERE {scope.where}"
+                f"SELECT count(*) AS open, count(*) FILTER (WHERE x.due_at < now()) AS overdue, {', '.join(aging)} "
+                f"FROM requests x {join} WHERE x.tenant_id = :tenant_id AND x.status IN ({statuses}) "
+                f"AND x.submitted_at IS NOT NULL AND {scope.where}"
             ),
-            {**scope.params, "tz": tz},
+            {**scope.params, **bounds},
         )
     ).mappings().one()
     return Backlog(int(row["open"]), int(row["overdue"]), [(name, int(row[name])) for name, _, _ in AGING_BUCKETS])
