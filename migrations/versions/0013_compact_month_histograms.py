@@ -39,6 +39,8 @@ def upgrade() -> None:
     for full, by_procedure_and_department, by_procedure in (("D", "c", "p"), ("M", "C", "P")):
         op.execute(FILL.format(grain=by_procedure_and_department, source=full, keep="procedure_id, department_id", department="department_id"))
         op.execute(FILL.format(grain=by_procedure, source=by_procedure_and_department, keep="procedure_id", department="NULL::uuid"))
+    # new grain values: without fresh statistics the planner would misjudge them (see rollups.analyze_rollup_tables)
+    op.execute("ANALYZE request_daily_histograms")
 
 
 def downgrade() -> None:
