@@ -242,6 +242,13 @@ async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> Refres
     after a restore, or to repair), then place the cursor so that the incremental refresh resumes
     right after. Much faster than replaying the outbox from 0 on millions of requests."""
     result = RefreshResult(tenant_id)
+    # A rebuild follows bulk loads (initial import, restore, demo seed) that autovacuum has not
+    # analyzed yet. Without statistics the planner reads each request's first response through the
+    # (tenant, type, sequence) outbox index, i.e. every event of the tenant per request, instead of
+    # the per-aggregate one: measured 44 s instead of 0.04 s for 6 000 demo requests.
+    await session.execute(sa.text("ANALYZE requests"))
+    await session.execute(sa.text("ANALYZE events"))
+    await session.commit()
     await _ensure_reporting_key(session, tenant_id)
     params = {"tenant_id": tenant_id}
     await session.execute(
