@@ -35,6 +35,7 @@ import httpx
 from api import db
 from api.app import create_app
 from api.settings import Settings
+from bench.runner import pct
 from auth.tokens import issue_token
 from domain.appointments import admin, services
 from domain.appointments.models import Agenda
@@ -73,11 +74,6 @@ FROM slots s LEFT JOIN counts c USING (starts_at)
 WHERE s.starts_at >= $4 AND s.starts_at < $5 AND coalesce(c.used, 0) < $7::int
 ORDER BY s.starts_at
 """
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def ms(values: list[float]) -> tuple[float, float]:

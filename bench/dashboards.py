@@ -36,15 +36,11 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 
 from api import db
+from bench.runner import pct
 
 SERVER = os.environ.get("GUICHET_BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CHUNK = 50_000
 REPLAY = 20_000
-
-
-def _pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 async def _setup(url: str, n: int) -> tuple[uuid.UUID, float]:
@@ -152,7 +148,7 @@ async def _measure(url: str, tenant_id: uuid.UUID, repeats: int, raw_repeats: in
                         times.append(time.perf_counter() - t)
                 if not times:
                     continue
-                row[name] = (statistics.median(times), _pct(times, 0.95), len(times))
+                row[name] = (statistics.median(times), pct(times, 0.95), len(times))
                 row[f"{name}_submitted"] = sum(p.counters["submitted"] for p in res.points)
             cases.append(row)
             print(row, flush=True)

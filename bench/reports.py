@@ -33,6 +33,7 @@ from api import db
 from api.settings import Settings
 from auth.tokens import TokenKeys, issue_token
 from bench.requests import REQUEST_COLUMNS, free_port, measure, setup_reference_data
+from bench.runner import pct
 from domain.reports.rules import box_around
 from domain.requests.rules import format_reference
 from domain.security import PrincipalKind, Role
@@ -283,10 +284,8 @@ async def measure_indicators(url: str, tenant_id: uuid.UUID, repeats: int) -> st
                         t = time.perf_counter()
                         points = await compute_report_indicators(s, admin, q, Limits())
                         times.append(time.perf_counter() - t)
-                times.sort()
-                p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
                 lines.append(
-                    f"| {label} | {shape} | {statistics.median(times) * 1000:.0f} | {p95 * 1000:.0f} | {len(times)} | "
+                    f"| {label} | {shape} | {statistics.median(times) * 1000:.0f} | {pct(times, 0.95) * 1000:.0f} | {len(times)} | "
                     f"{sum(p.submitted for p in points):,} | {sum(p.resolved for p in points):,} |"
                 )
     finally:

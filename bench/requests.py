@@ -33,6 +33,7 @@ import httpx
 
 from api import db
 from api.settings import Settings
+from bench.runner import pct
 from auth.tokens import TokenKeys, issue_token
 from domain.citizens.rules import search_fields
 from domain.procedures.calendar import due_at
@@ -372,11 +373,6 @@ async def generate(conn: asyncpg.Connection, ref: dict[str, Any], citizens: int,
 
 
 # ---------------------------------------------------------------- measurement
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def measure(fn: Callable[[int], Awaitable[None]], total: int, concurrency: int) -> dict[str, float]:
