@@ -221,6 +221,8 @@ class _Scope:
             self._any("x.channel", "channels", q.channels, sa.String)
         if q.categories:
             self._any("p.category", "categories", q.categories, sa.String)
+        # only the category filter reads the procedures table (p)
+        self.needs_procedures = bool(q.categories)
 
     def _any(self, column: str, name: str, values: list, type_) -> None:
         self.conds.append(f"{column} = ANY(:{name})")
@@ -425,8 +427,7 @@ async def compute_backlog(session: AsyncSession, scope: _Scope, tz: str) -> Back
             conds.append(f"x.submitted_at < :before{i}")
         aging.append(f"count(*) FILTER (WHERE {' AND '.join(conds)}) AS \"{name}\"")
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    # the procedures join only for a category filter
-    join = "JOIN procedures p ON p.id = x.procedure_id" if ":categories" in scope.where else ""
+    join = "JOIN procedures p ON p.id = x.procedure_id" if scope.needs_procedures else ""
     row = (
         await session.execute(
             scope.text(
