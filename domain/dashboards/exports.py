@@ -15,15 +15,13 @@ import asyncio
 import contextlib
 import csv
 import io
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import AsyncIterator
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.dashboards.rollups import day_bounds
+from domain.dashboards.rollups import day_bounds, ensure_reporting_key
 from domain.dashboards.services import Indicators, Limits, department_scope, require_indicator_reader
 from domain.errors import Collector
 from domain.security import Principal
@@ -93,13 +91,6 @@ class _Writer:
         return text
 
 
-async def ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> None:
-    await session.execute(
-        sa.text("INSERT INTO reporting.tenant_keys (tenant_id) VALUES (:t) ON CONFLICT DO NOTHING"), {"t": tenant_id}
-    )
-    await session.commit()
-
-
 async def check_export(
     session: AsyncSession, principal: Principal | None, date_from: date, date_to: date, limits: Limits
 ) -> Principal:
@@ -112,6 +103,7 @@ async def check_export(
         errors.add(("to",), "RANGE_TOO_LARGE", max=limits.max_days)
     errors.raise_if_any()
     await ensure_reporting_key(session, p.tenant_id)
+    await session.commit()
     return p
 
 
@@ -170,18 +162,19 @@ def _scoped(sql: str, p: Principal, params: dict, column: str) -> tuple[str, lis
     return sql.format(scope=f"{column} = ANY($4::uuid[])"), [*args, sorted(scope)]
 
 
-def _submitted_rows(view: str, columns: tuple[str, ...]):
-    """Rows of a request-based ``reporting`` view submitted in the period (local days), oldest first,
-    restricted to a supervisor's departments through the request."""
+def _view_rows(view: str, columns: tuple[str, ...], at: str, row_id: str, department: str):
+    """A row export of ``reporting.<view>``: rows whose ``at`` instant falls in the period (local
+    days), oldest first, restricted to a supervisor's departments through ``department`` (SQL of
+    the row's department, over ``v``)."""
 
     def stream(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[bytes]:
         async def rows() -> AsyncIterator[bytes]:
             params = await _window(session, p, date_from, date_to)
             sql, args = _scoped(
                 f"SELECT {', '.join(_csv_column(c) for c in columns)} FROM reporting.{view} v "
-                "WHERE v.tenant_id = $1 AND v.submitted_at >= $2 AND v.submitted_at < $3 AND {scope} "
-                "ORDER BY v.submitted_at, v.request_id",
-                p, params, "(SELECT department_id FROM requests r WHERE r.id = v.request_id)",
+                f"WHERE v.tenant_id = $1 AND v.{at} >= $2 AND v.{at} < $3 AND {{scope}} "
+                f"ORDER BY v.{at}, v.{row_id}",
+                p, params, department,
             )
             async with contextlib.aclosing(_stream(session, sql, args, fmt)) as chunks:
                 async for chunk in chunks:
@@ -192,8 +185,10 @@ def _submitted_rows(view: str, columns: tuple[str, ...]):
     return stream
 
 
+REQUEST_DEPARTMENT = "(SELECT department_id FROM requests r WHERE r.id = v.request_id)"
+
 # One line per request submitted in the period.
-stream_requests_csv = _submitted_rows("requests", REQUEST_COLUMNS)
+stream_requests_csv = _view_rows("requests", REQUEST_COLUMNS, "submitted_at", "request_id", REQUEST_DEPARTMENT)
 
 
 APPOINTMENT_COLUMNS = (
@@ -202,23 +197,12 @@ APPOINTMENT_COLUMNS = (
 )
 
 
-def stream_appointments_csv(session: AsyncSession, p: Principal, date_from: date, date_to: date, fmt: CsvFormat) -> AsyncIterator[bytes]:
-    """One line per appointment starting in the period (local days), from ``reporting.appointments``:
-    no booking code, subject, answers or cancellation reason."""
-
-    async def rows() -> AsyncIterator[bytes]:
-        params = await _window(session, p, date_from, date_to)
-        sql, args = _scoped(
-            f"SELECT {', '.join(_csv_column(c) for c in APPOINTMENT_COLUMNS)} FROM reporting.appointments v "
-            "WHERE v.tenant_id = $1 AND v.starts_at >= $2 AND v.starts_at < $3 AND {scope} "
-            "ORDER BY v.starts_at, v.appointment_id",
-            p, params, "(SELECT g.department_id FROM appointments a JOIN agendas g ON g.id = a.agenda_id WHERE a.id = v.appointment_id)",
-        )
-        async with contextlib.aclosing(_stream(session, sql, args, fmt)) as chunks:
-            async for chunk in chunks:
-                yield chunk
-
-    return rows()
+# One line per appointment starting in the period: no booking code, subject, answers or
+# cancellation reason.
+stream_appointments_csv = _view_rows(
+    "appointments", APPOINTMENT_COLUMNS, "starts_at", "appointment_id",
+    "(SELECT g.department_id FROM appointments a JOIN agendas g ON g.id = a.agenda_id WHERE a.id = v.appointment_id)",
+)
 
 
 REPORT_COLUMNS = (
@@ -230,7 +214,7 @@ REPORT_COLUMNS = (
 
 # One line per report submitted in the period, from ``reporting.reports``: coordinates rounded
 # to 3 decimals, no address, description or reporter e-mail.
-stream_reports_csv = _submitted_rows("reports", REPORT_COLUMNS)
+stream_reports_csv = _view_rows("reports", REPORT_COLUMNS, "submitted_at", "request_id", REQUEST_DEPARTMENT)
 
 
 INDICATOR_COLUMNS = (

@@ -49,7 +49,7 @@ class RefreshResult:
 
 
 
-async def _ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+async def ensure_reporting_key(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     await session.execute(
         sa.text("INSERT INTO reporting.tenant_keys (tenant_id) VALUES (:t) ON CONFLICT DO NOTHING"), {"t": tenant_id}
     )
@@ -192,7 +192,7 @@ async def refresh_rollups(
     can be interrupted; the cursor moves with each committed batch.
     """
     result = RefreshResult(tenant_id)
-    await _ensure_reporting_key(session, tenant_id)
+    await ensure_reporting_key(session, tenant_id)
     await session.execute(
         sa.text("INSERT INTO rollup_cursors (tenant_id, last_sequence) VALUES (:t, 0) ON CONFLICT DO NOTHING"), {"t": tenant_id}
     )
@@ -249,7 +249,7 @@ async def rebuild_rollups(session: AsyncSession, tenant_id: uuid.UUID) -> Refres
     await session.execute(sa.text("ANALYZE requests"))
     await session.execute(sa.text("ANALYZE events"))
     await session.commit()
-    await _ensure_reporting_key(session, tenant_id)
+    await ensure_reporting_key(session, tenant_id)
     params = {"tenant_id": tenant_id}
     await session.execute(
         sa.text("INSERT INTO rollup_cursors (tenant_id, last_sequence) VALUES (:tenant_id, 0) ON CONFLICT DO NOTHING"), params
